@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,13 +15,12 @@ from crm import selectors, services
 from crm.errors import ServiceError
 from crm.filters import MemberFilter
 from crm.forms import EndPositionForm, MemberForm, PositionForm
-from crm.models import Member, Position, User, Workplace
+from crm.models import Employer, Member, Position, User, Workplace
 from crm.permissions import can_manage_member, can_manage_members_in, can_view_dashboard, can_view_member_lists
 
 PAGE_SIZE = 50
-# Above this many workplaces in scope, the workplace filter lists only the chosen branch's workplaces:
-# a national list of tens of thousands of options would make the page unusable.
-MAX_WORKPLACE_CHOICES = 300
+# Above this many workplaces (or employers) in scope, the filter lists only the chosen branch's.
+MAX_FILTER_CHOICES = 300
 
 
 def _require(allowed: bool) -> None:
@@ -39,17 +39,43 @@ def _show_service_error(form, error: ServiceError) -> None:
     form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
-def _limit_workplace_choices(form, user: User, branch_id: str | None, workplace_id: str | None) -> None:
-    """Show a manageable list of workplaces in the filter; the field still accepts any workplace in scope."""
-    workplaces = selectors.workplaces_visible_to(user).select_related(None).only("pk", "name")
-    if workplaces.count() <= MAX_WORKPLACE_CHOICES:
+def _narrow_choices(form, name: str, in_scope, in_branch, selected_id: str | None, hint: str) -> None:
+    """Above MAX_FILTER_CHOICES, list only the chosen branch's options (and the one selected) in a filter;
+    the field still accepts any option in scope, so links and the API work unchanged."""
+    if in_scope.count() <= MAX_FILTER_CHOICES:
         return
-    field = form.fields["workplace"]
-    shown = workplaces.filter(branch_id=branch_id) if branch_id and branch_id.isdigit() else workplaces.none()
-    if workplace_id and workplace_id.isdigit():
-        shown = shown | workplaces.filter(pk=workplace_id)
-    field.widget.choices = [("", "---------"), *((w.pk, w.name) for w in shown.order_by("name"))]
-    field.help_text = "Choose a branch and apply to list its workplaces."
+    shown = in_branch
+    if selected_id and selected_id.isdigit():
+        shown = shown | in_scope.filter(pk=selected_id)
+    field = form.fields[name]
+    field.widget.choices = [("", "---------"), *((o.pk, o.name) for o in shown.distinct().order_by("name"))]
+    field.help_text = hint
+
+
+def _narrow_filter_choices(form, user: User, params) -> None:
+    """National lists run to tens of thousands of workplaces and thousands of employers: a select that long
+    makes the page slow to load and impossible to use, so those two follow the branch filter."""
+    branch_id = params.get("branch") or ""
+    in_branch = Q(branch_id=branch_id) if branch_id.isdigit() else Q(pk__in=[])
+    workplaces = selectors.workplaces_visible_to(user).select_related(None).only("pk", "name")
+    _narrow_choices(
+        form,
+        "workplace",
+        workplaces,
+        workplaces.filter(in_branch),
+        params.get("workplace"),
+        "Choose a branch and apply to list its workplaces.",
+    )
+    employers = selectors.employers_visible_to(user).only("pk", "name")
+    branch_employers = workplaces.filter(in_branch).values("employer_id")
+    _narrow_choices(
+        form,
+        "employer",
+        employers,
+        employers.filter(Q(pk__in=branch_employers) | Q(kind=Employer.Kind.AGENCY)),
+        params.get("employer"),
+        "Choose a branch and apply to list its employers (supply agencies are always listed).",
+    )
 
 
 @login_required
@@ -85,7 +111,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def member_list(request: HttpRequest) -> HttpResponse:
     _require(can_view_member_lists(request.user))
     member_filter = MemberFilter(request.GET, queryset=selectors.member_list_for(request.user), request=request)
-    _limit_workplace_choices(member_filter.form, request.user, request.GET.get("branch"), request.GET.get("workplace"))
+    _narrow_filter_choices(member_filter.form, request.user, request.GET)
     members = member_filter.qs if member_filter.is_valid() else Member.objects.none()
     page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -105,6 +105,14 @@ def test_ordering_by_name(national, ordering, expected):
     assert [row["first_name"] for row in response.data["results"]] == expected
 
 
+def test_search_results_come_in_name_order(national, union):
+    # Created out of name order, so an id order would fail this.
+    MemberFactory(first_name="Zoe", last_name="Oxley", workplace=union.workplaces.oak)
+    MemberFactory(first_name="Anna", last_name="Oakes", workplace=union.workplaces.oak)
+    response = national.get(list_url(), {"q": "o"})
+    assert [row["last_name"] for row in response.data["results"]] == ["Oakes", "Oakley", "Oxley"]
+
+
 def test_ordering_by_membership_number_and_status(national):
     numbers = [
         row["membership_number"] for row in national.get(list_url(), {"ordering": "-membership_number"}).data["results"]

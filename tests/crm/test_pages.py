@@ -301,13 +301,13 @@ class TestPositionForms:
         assert response.status_code == 400 and "good standing" in response.content.decode()
 
 
-def workplace_options(html: str) -> str:
-    start = html.index('id="id_workplace"')
+def workplace_options(html: str, field: str = "workplace") -> str:
+    start = html.index(f'id="id_{field}"')
     return html[start : html.index("</select>", start)]
 
 
 def test_a_long_workplace_list_is_narrowed_to_the_chosen_branch(client, union, monkeypatch):
-    monkeypatch.setattr("crm.views.MAX_WORKPLACE_CHOICES", 1)
+    monkeypatch.setattr("crm.views.MAX_FILTER_CHOICES", 1)
     client.force_login(union.users.national)
     html = client.get(reverse("member_list")).content.decode()
     assert "Choose a branch and apply to list its workplaces." in html
@@ -319,4 +319,23 @@ def test_a_long_workplace_list_is_narrowed_to_the_chosen_branch(client, union, m
     assert linked_member_ids(response.content.decode()) == {union.members.elm.pk}
     assert f'<option value="{union.workplaces.elm.pk}" selected>Elm Academy' in workplace_options(
         response.content.decode()
+    )
+
+
+def test_a_long_employer_list_follows_the_branch_and_keeps_agencies(client, union, monkeypatch):
+    from tests.factories import EmployerFactory
+
+    EmployerFactory(name="Supply Solutions", kind="agency")
+    monkeypatch.setattr("crm.views.MAX_FILTER_CHOICES", 1)
+    client.force_login(union.users.national)
+    options = workplace_options(client.get(reverse("member_list")).content.decode(), "employer")
+    assert "Supply Solutions" in options and "Leeds City Council" not in options
+    html = client.get(reverse("member_list"), {"branch": union.branches.leeds.pk}).content.decode()
+    options = workplace_options(html, "employer")
+    assert "Leeds City Council" in options and "White Rose Trust" not in options
+    # Any employer is still accepted, and stays selected.
+    response = client.get(reverse("member_list"), {"employer": union.employers.trust.pk})
+    assert linked_member_ids(response.content.decode()) == {union.members.elm.pk}
+    assert f'<option value="{union.employers.trust.pk}" selected>White Rose Trust' in workplace_options(
+        response.content.decode(), "employer"
     )
