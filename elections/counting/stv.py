@@ -150,8 +150,15 @@ class GregoryCount:
         return amount
 
     def lowest(self, candidates: list[int], kind: str = "exclusion") -> int:
-        low = min(self.votes[c] for c in candidates)
-        tied = [c for c in candidates if self.votes[c] == low]
+        return self._one_of(candidates, kind=kind, prefer="lowest")
+
+    def largest_surplus(self, candidates: list[int]) -> int:
+        return self._one_of(candidates, kind="surplus order", prefer="highest")
+
+    def _one_of(self, candidates: list[int], *, kind: str, prefer: str) -> int:
+        """The candidate with the fewest (or most) votes; a tie goes to the rule's earlier stages, then lot."""
+        extreme = (min if prefer == "lowest" else max)(self.votes[c] for c in candidates)
+        tied = [c for c in candidates if self.votes[c] == extreme]
         if len(tied) == 1:
             return tied[0]
         return self.ties.choose(
@@ -159,7 +166,7 @@ class GregoryCount:
             1,
             stage=self.stage_number,
             kind=kind,
-            prefer="lowest",
+            prefer=prefer,
             history=self.history[:-1] if self.tie_direction == BACKWARD else self.history,
             labels=self.history_labels,
             direction=self.tie_direction,
@@ -242,22 +249,6 @@ class ScottishCount(GregoryCount):
             candidate = self.lowest(self.excludable())
             self.exclusion_stage([candidate], self.exclusion_note(candidate))
         return self.result()
-
-    def largest_surplus(self, candidates: list[int]) -> int:
-        high = max(self.votes[c] for c in candidates)
-        tied = [c for c in candidates if self.votes[c] == high]
-        if len(tied) == 1:
-            return tied[0]
-        return self.ties.choose(
-            tied,
-            1,
-            stage=self.stage_number,
-            kind="surplus order",
-            prefer="highest",
-            history=self.history[:-1],
-            labels=self.history_labels,
-            direction=BACKWARD,
-        )[0]
 
     def elect_reaching_quota(self) -> None:
         assert self.quota is not None
@@ -452,23 +443,6 @@ class ERS97Count(GregoryCount):
             direction=FORWARD,
         )
         return sorted(group, key=lambda c: (self.votes[c], c)) + chosen
-
-    # 5.2.3
-    def largest_surplus(self, candidates: list[int]) -> int:
-        high = max(self.votes[c] for c in candidates)
-        tied = [c for c in candidates if self.votes[c] == high]
-        if len(tied) == 1:
-            return tied[0]
-        return self.ties.choose(
-            tied,
-            1,
-            stage=self.stage_number,
-            kind="surplus order",
-            prefer="highest",
-            history=self.history,
-            labels=self.history_labels,
-            direction=FORWARD,
-        )[0]
 
     # 5.3
     def surplus_stage(self, candidate: int) -> None:
