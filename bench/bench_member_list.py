@@ -1,4 +1,4 @@
-"""Member list benchmark: the API page and the HTML page over a seeded union, on PostgreSQL only.
+"""Member list benchmark: the API page, the HTML page and the dashboard over a seeded union, on PostgreSQL only.
 
 For each size (100,000 and 1,000,000 members by default) it uses its own database, `quorum_bench_100k`,
 `quorum_bench_1m`... (the prefix comes from QUORUM_BENCH_DATABASE_URL, default
@@ -9,7 +9,8 @@ regional organiser, rotating surnames, regions and branches. Three layers are ti
 
 - queryset: MemberFilter over crm.selectors.member_list_for, count and first page (what both pages run);
 - api: GET /api/v1/members/ (50 rows, count included);
-- page: GET /members/ (the HTML member list, same query parameters).
+- page: GET /members/ (the HTML member list, same query parameters);
+- dashboard: GET /dashboard/ (figures, recent joins and lapses, lowest density, trend), once per user.
 
 Run it with `python -m bench.run`, or alone: `python -m bench.bench_member_list --members 100000`.
 """
@@ -39,6 +40,7 @@ TARGET_P95_MS = 150
 PAGE_SIZE = 50
 API_URL = "/api/v1/members/"
 PAGE_URL = "/members/"
+DASHBOARD_URL = "/dashboard/"
 
 
 def configure() -> None:
@@ -437,6 +439,13 @@ def bench_size(size: int, args, log: Callable[[str], None]) -> tuple[list[dict],
             slow = layer.startswith("api") and result["median_ms"] > TARGET_MEDIAN_MS
             if (scenario.headline and layer.startswith("api")) or slow:
                 explains[key] = explain_member_queries(run, slowest)
+    # The dashboard's figures and density chart cover the whole scope: the national one reads a million rows.
+    for name in ("admin", "organiser"):
+        log(f"  {size:>9,} {'dashboard':<14} {name:<9}")
+        result = measure(_client_runner(clients[name], DASHBOARD_URL, api=False), lambda i: {}, args.variety_requests)
+        result.pop("_slowest_params")
+        rows.append({"members": size, "layer": "dashboard", "user": name, "scenario": "dashboard", **result})
+        log(f"  {'':>9} {'':<14} median {result['median_ms']} ms, p95 {result['p95_ms']} ms")
     load_after = os.getloadavg()[0]
     notes.append(
         f"{size:,} members ({info['database']}"
@@ -481,7 +490,7 @@ def run(
         notes += size_notes
         explains[f"{size:,} members"] = size_explains
     return {
-        "title": "Member list: API and HTML page, filters and search",
+        "title": "Member list (API and HTML page, filters and search) and dashboard",
         "rows": rows,
         "notes": notes,
         "explain": explains,

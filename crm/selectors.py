@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import Cast, NullIf
+from django.db.models import Count, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Cast, Coalesce, NullIf
 from django.utils import timezone
 
 from crm.models import AuditEntry, Branch, Employer, Member, MembershipSnapshot, Position, Region, User, Workplace
@@ -125,9 +125,18 @@ def audit_trail_of(member: Member, limit: int = 50) -> QuerySet[AuditEntry]:
 
 def workplaces_with_density(user: User) -> QuerySet[Workplace]:
     """Workplaces in scope with `members_count` (active members there) and `density` (0..1, None if no headcount)."""
+    # A count per workplace row, not a join grouped by every workplace column: at a million members the
+    # grouped join took seconds; this reads the (workplace, status) index, and only for the rows shown.
+    active_here = (
+        Member.objects.filter(workplace=OuterRef("pk"), status=Member.Status.ACTIVE)
+        .order_by()
+        .values("workplace")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     return (
         workplaces_visible_to(user)
-        .annotate(members_count=Count("members", filter=Q(members__status=Member.Status.ACTIVE)))
+        .annotate(members_count=Coalesce(Subquery(active_here), 0))
         .annotate(density=Cast(F("members_count"), FloatField()) / NullIf(Cast(F("eligible_staff"), FloatField()), 0.0))
     )
 
@@ -140,7 +149,8 @@ def dashboard_for(user: User, *, days: int = 30) -> dict:
     """Figures for the organiser dashboard, all within the user's scope."""
     members = members_visible_to(user)
     since = timezone.localdate() - datetime.timedelta(days=days)
-    by_status = dict(members.order_by().values_list("status").annotate(n=Count("pk")))
+    # Count("*"), not Count("pk"): the count then reads the (status, arrears) index alone.
+    by_status = dict(members.order_by().values_list("status").annotate(n=Count("*")))
     return {
         "by_status": [(label, by_status.get(value, 0)) for value, label in Member.Status.choices],
         "total": sum(by_status.values()),
