@@ -349,3 +349,7 @@ class MembershipSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.branch} {self.status} on {self.taken_on}: {self.members}"
+
+
+# Each area of the CRM keeps its models in a module of its own beside this one, imported here so that
+# Django registers them (at the end, because they refer to the models above).
