@@ -116,6 +116,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Email: console locally; any Django backend in production (SMTP or a provider's).
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Quorum <no-reply@localhost>")
+# SMS, chosen like EMAIL_BACKEND: console locally, crm.sms.locmem.SmsBackend in tests.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "crm.sms.console.SmsBackend")
 
 # Celery: eager in-process unless a broker is named, so the local default needs nothing running.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

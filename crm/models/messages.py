@@ -1,0 +1,66 @@
+"""The one message pipeline: every email and text the union sends is a Message row (DESIGN.md rule 7)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.models import Member
+
+
+class Message(models.Model):
+    """One email or text to one person, sent by a Celery task.
+
+    `key` says what the message is for ("campaign:12:member:345", "welcome:345"), and is unique: asking
+    for the same message twice (a retried task, a replayed webhook) finds the row already there, so no
+    one is ever sent the same message twice.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+
+    class Basis(models.TextChoices):
+        # Marketing-style messages (campaigns) need the member's consent to the channel; service messages
+        # (ballot credentials, event confirmations, a welcome) go on the lawful basis of membership.
+        CONSENT = "consent", "Consent (campaigns)"
+        SERVICE = "service", "Service message"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        SUPPRESSED = "suppressed", "Not sent (no consent, opted out or no address)"
+        CANCELLED = "cancelled", "Cancelled"
+
+    key = models.CharField(max_length=200, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    basis = models.CharField(max_length=10, choices=Basis.choices)
+    to = models.CharField(max_length=254, blank=True, help_text="Email address or E.164 number, as sent.")
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    html_body = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    reason = models.CharField(max_length=255, blank=True, help_text="Why it was suppressed or failed.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    provider_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["member", "created_at"], name="message_member"),
+            models.Index(fields=["status"], name="message_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False), name="message_sent_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.key} ({self.status})"
