@@ -129,22 +129,29 @@ def markdown_table(rows: list) -> list[str]:
     return lines
 
 
-def write_markdown(results: dict, path: Path) -> None:
-    machine = results["machine"]
-    lines = ["# Quorum benchmark results", ""]
-    lines.append(
+def _run_line(machine: dict) -> str:
+    return (
         f"{machine['date']}: {machine['cores']} cores ({machine['cpu']}), {machine['memory_gb']} GB, "
-        f"Python {machine['python']}, Django {machine['django']}, PostgreSQL {machine['postgresql'] or 'n/a'}"
+        f"Python {machine['python']}, Django {machine['django']}, PostgreSQL {machine.get('postgresql') or 'n/a'}"
         + (
             f" (shared_buffers {machine['postgresql_shared_buffers']})"
             if machine.get("postgresql_shared_buffers")
             else ""
         )
-        + (f", commit {machine['git_commit']}" if machine["git_commit"] else "")
+        + (f", commit {machine['git_commit']}" if machine.get("git_commit") else "")
         + f", load average {machine['load_average_at_start']} at start."
     )
+
+
+def write_markdown(results: dict, path: Path) -> None:
+    lines = ["# Quorum benchmark results", ""]
+    lines.append("Each section was measured in the run its first line describes (`make bench` runs them all;")
+    lines.append("`--only NAME` reruns one and keeps the others' last results).")
     for name, result in results["benchmarks"].items():
         lines += ["", f"## {result.get('title', name)}", ""]
+        machine = result.get("machine") or results.get("machine")
+        if machine:
+            lines += [_run_line(machine), ""]
         lines += markdown_table(result.get("rows", []))
         notes = result.get("notes") or []
         if isinstance(notes, str):  # a module may give its notes as one text
@@ -158,6 +165,18 @@ def write_markdown(results: dict, path: Path) -> None:
                 for label, plan in plans.items():
                     lines += [f"<details><summary>{group}: {label}</summary>", "", "```", plan, "```", "", "</details>"]
     path.write_text("\n".join(lines) + "\n")
+
+
+def previous_results() -> dict:
+    """The last results file's benchmarks, each with the run it came from, so a partial run keeps the rest."""
+    try:
+        previous = json.loads((BENCH_DIR / "results.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    benchmarks = previous.get("benchmarks", {})
+    for result in benchmarks.values():
+        result.setdefault("machine", previous.get("machine"))
+    return benchmarks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
 
         django.setup()
 
-    results = {"machine": machine_info(), "benchmarks": {}}
+    machine = machine_info()
+    results = {"machine": machine, "benchmarks": previous_results()}
     failures = 0
     for name in args.only:
         try:
@@ -208,9 +228,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {name} failed", file=sys.stderr)
             traceback.print_exc()
             result = {"title": name, "rows": [], "notes": ["Failed: " + traceback.format_exc(limit=3)]}
+        result["machine"] = machine
         results["benchmarks"][name] = result
 
-    add_postgresql_info(results["machine"])
+    add_postgresql_info(machine)
     (BENCH_DIR / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     write_markdown(results, BENCH_DIR / "results.md")
     print("bench: wrote bench/results.json and bench/results.md", file=sys.stderr)
