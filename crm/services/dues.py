@@ -350,8 +350,7 @@ def _account_for(event: StripeEvent, obj: dict) -> DuesAccount | None:
             customer = backend.customer_of_payment_method(obj["payment_method"]) if backend.is_configured else ""
         except PaymentsError:
             customer = ""
-        if customer:
-            StripeEvent.objects.filter(pk=event.pk).update(customer_id=customer[:100])
+        event.customer_id = customer[:100]  # saved with the event, so the review list shows it
     accounts = DuesAccount.objects.select_for_update().select_related("member", "rate")
     if customer:
         account = accounts.filter(stripe_customer_id=customer).first()
