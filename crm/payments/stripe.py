@@ -95,5 +95,5 @@ class PaymentsBackend(BasePaymentsBackend):
     def customer_of_payment_method(self, payment_method_id: str) -> str:
         client = self._client()
         method = self._call(client.v1.payment_methods.retrieve, payment_method_id)
-        customer = method.get("customer")
-        return customer if isinstance(customer, str) else (customer.id if customer else "")
+        customer = method.to_dict().get("customer")  # an id, an expanded customer, or None
+        return customer if isinstance(customer, str) else (customer or {}).get("id", "")
