@@ -560,7 +560,7 @@ def lapse_members_past_grace(*, on: datetime.date | None = None) -> int:
     candidates = list(
         DuesAccount.objects.filter(
             method=DuesAccount.Method.STRIPE,
-            arrears_since__lte=cutoff,
+            arrears_since__lt=cutoff,
             member__status=Member.Status.ACTIVE,
             member__has_arrears=True,
         ).values_list("member_id", flat=True)
