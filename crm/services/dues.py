@@ -351,7 +351,7 @@ def _account_for(event: StripeEvent, obj: dict) -> DuesAccount | None:
         except PaymentsError:
             customer = ""
         event.customer_id = customer[:100]  # saved with the event, so the review list shows it
-    accounts = DuesAccount.objects.select_for_update().select_related("member", "rate")
+    accounts = DuesAccount.objects.select_for_update(of=("self",)).select_related("member", "rate")
     if customer:
         account = accounts.filter(stripe_customer_id=customer).first()
         if account is not None:

@@ -6,7 +6,19 @@ from tests.crm.dues_helpers import WEBHOOK_SECRET
 
 
 @pytest.fixture
-def payments(settings):
+def eager_tasks():
+    """Run tasks in-process even where a broker is configured (the PostgreSQL run of the suite), so a webhook's
+    task has run when the test looks. The worker tests (test_dues_worker.py) run them on a real worker instead."""
+    from config.celery import app
+
+    old = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = old
+
+
+@pytest.fixture
+def payments(settings, eager_tasks):
     """The in-memory payments backend, and the webhook secret the helpers sign with."""
     from crm.payments.locmem import PaymentsBackend
 
@@ -25,7 +37,7 @@ def rate(db):
 
 
 @pytest.fixture
-def paying(union, payments, rate):
+def paying(union, rate):
     """Owen at Oak Primary, active, paying by Stripe subscription as customer cus_oak."""
     from crm.models.dues import DuesAccount
 

@@ -76,7 +76,7 @@ def localstripe_url(tmp_path_factory):
 
 
 @pytest.fixture
-def stripe_client(localstripe_url, settings):
+def stripe_client(localstripe_url, settings, eager_tasks):
     """Settings pointing the real Stripe backend at localstripe, emptied for each test."""
     urllib.request.urlopen(urllib.request.Request(f"{localstripe_url}/_config/data", method="DELETE")).close()  # noqa: S310
     settings.PAYMENTS_BACKEND = "crm.payments.stripe.PaymentsBackend"

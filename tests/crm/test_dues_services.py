@@ -169,7 +169,7 @@ def test_members_within_the_grace_period_and_off_stripe_are_not_lapsed(paying, u
     assert payroll.status == Member.Status.ACTIVE
 
 
-def test_a_lapsed_member_who_pays_is_reinstated(client, paying, settings):
+def test_a_lapsed_member_who_pays_is_reinstated(client, paying, payments):
     from tests.crm.dues_helpers import event, invoice, post_event
 
     in_arrears_since(paying, 40)

@@ -20,7 +20,7 @@ from tests.crm.dues_helpers import (
     subscription,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("payments")]
 
 
 def state_of(member):
