@@ -39,16 +39,22 @@ def payments_of(member: Member, limit: int = 60) -> QuerySet[DuesPayment]:
     return member.dues_payments.order_by("-occurred_at", "-id")[:limit]
 
 
+def _payments_in_scope(user: User) -> QuerySet[DuesPayment]:
+    """Payments of the members the user may see; national staff see all without a subquery over every member."""
+    if user.is_national:
+        return DuesPayment.objects.all()
+    return DuesPayment.objects.filter(member__in=members_visible_to(user))
+
+
 def payments_visible_to(user: User) -> QuerySet[DuesPayment]:
     """Payments of members the user may see the dues of: their own, or (organisers, national) their scope."""
     if not (user.is_authenticated and user.is_active):
         return DuesPayment.objects.none()
-    payments = DuesPayment.objects.select_related("member")
     if can_view_dues_overview(user):
-        return payments.filter(member__in=members_visible_to(user))
+        return _payments_in_scope(user).select_related("member")
     if user.member_id:
-        return payments.filter(member_id=user.member_id)
-    return payments.none()
+        return DuesPayment.objects.filter(member_id=user.member_id).select_related("member")
+    return DuesPayment.objects.none()
 
 
 def arrears_by_branch(user: User) -> list[dict]:
@@ -66,9 +72,8 @@ def arrears_by_branch(user: User) -> list[dict]:
 def recent_failed_payments(user: User, *, days: int = 30, limit: int = 50) -> QuerySet[DuesPayment]:
     since = timezone.now() - datetime.timedelta(days=days)
     return (
-        DuesPayment.objects.filter(
-            member__in=members_visible_to(user), outcome=DuesPayment.Outcome.FAILED, occurred_at__gte=since
-        )
+        _payments_in_scope(user)
+        .filter(outcome=DuesPayment.Outcome.FAILED, occurred_at__gte=since)
         .select_related("member__branch")
         .order_by("-occurred_at", "-id")[:limit]
     )
@@ -81,11 +86,8 @@ def monthly_income_by_category(user: User, *, months: int = 6) -> list[dict]:
     for _ in range(months - 1):
         first = (first - datetime.timedelta(days=1)).replace(day=1)
     rows = (
-        DuesPayment.objects.filter(
-            member__in=members_visible_to(user),
-            outcome=DuesPayment.Outcome.PAID,
-            occurred_at__date__gte=first,
-        )
+        _payments_in_scope(user)
+        .filter(outcome=DuesPayment.Outcome.PAID, occurred_at__date__gte=first)
         .annotate(month=TruncMonth("occurred_at"))
         .order_by()
         .values("month", "category")

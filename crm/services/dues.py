@@ -320,6 +320,7 @@ def process_stripe_event(*, event_pk: int) -> StripeEvent:
     Payments are recorded by invoice and outcome, so a replay adds nothing. A member's standing (arrears or
     not) follows the newest event that speaks to it: an older event delivered late is kept in the history
     but does not undo a newer one. Events for customers we do not know are kept as unmatched for review."""
+    mandate_customer = _customer_of_mandate(event_pk)  # a call to Stripe: before the transaction, not in it
     with transaction.atomic():
         event = StripeEvent.objects.select_for_update().get(pk=event_pk)
         if event.state != StripeEvent.State.RECEIVED:
@@ -328,6 +329,8 @@ def process_stripe_event(*, event_pk: int) -> StripeEvent:
         if handler is None:
             event.state = StripeEvent.State.IGNORED
         else:
+            if mandate_customer is not None:
+                event.customer_id = mandate_customer[:100]  # saved with the event, so the review list shows it
             obj = event.payload["data"]["object"]
             account = _account_for(event, obj)
             if account is None:
@@ -342,18 +345,25 @@ def process_stripe_event(*, event_pk: int) -> StripeEvent:
         return event
 
 
+def _customer_of_mandate(event_pk: int) -> str | None:
+    """A mandate names its payment method, not its customer: ask Stripe whose it is. None for other events."""
+    event = StripeEvent.objects.filter(pk=event_pk, state=StripeEvent.State.RECEIVED).first()
+    if event is None or not event.type.startswith("mandate."):
+        return None
+    method = event.payload["data"]["object"].get("payment_method")
+    backend = get_payments_backend()
+    if not isinstance(method, str) or not backend.is_configured:
+        return ""
+    try:
+        return backend.customer_of_payment_method(method)
+    except PaymentsError:
+        return ""
+
+
 def _account_for(event: StripeEvent, obj: dict) -> DuesAccount | None:
-    customer = event.customer_id
-    if event.type.startswith("mandate.") and isinstance(obj.get("payment_method"), str):
-        backend = get_payments_backend()
-        try:
-            customer = backend.customer_of_payment_method(obj["payment_method"]) if backend.is_configured else ""
-        except PaymentsError:
-            customer = ""
-        event.customer_id = customer[:100]  # saved with the event, so the review list shows it
     accounts = DuesAccount.objects.select_for_update(of=("self",)).select_related("member", "rate")
-    if customer:
-        account = accounts.filter(stripe_customer_id=customer).first()
+    if event.customer_id:
+        account = accounts.filter(stripe_customer_id=event.customer_id).first()
         if account is not None:
             return account
     # A checkout we opened: its session id was stored when we made it.
