@@ -92,8 +92,9 @@ class JoinForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if not self.errors and not cleaned.get("workplace") and not cleaned.get("branch"):
-            raise forms.ValidationError({"workplace": "Choose your workplace or, if you have none, your branch."})
+        place_given = cleaned.get("workplace") or cleaned.get("branch")
+        if not place_given and "workplace" not in self.errors and "branch" not in self.errors:
+            self.add_error("workplace", "Choose your workplace or, if you have none, your branch.")
         if cleaned.get("sms_consent") and not cleaned.get("mobile") and "mobile" not in self.errors:
             self.add_error("mobile", "Give a mobile number to get texts, or untick texts.")
         return cleaned

@@ -186,7 +186,8 @@ def test_an_oversized_post_is_refused(client, union, rate, payments):
 def test_empty_post_shows_errors(client, union, rate):
     response = client.post(reverse("join"), {})
     assert response.status_code == 400
-    assert "This field is required" in response.content.decode()
+    html = response.content.decode()
+    assert "This field is required" in html and "Choose your workplace or, if you have none, your branch" in html
 
 
 def test_completed_checkout_makes_a_member_with_a_number_and_a_welcome(
