@@ -23,6 +23,7 @@ urlpatterns = [
     path("members/<int:member_id>/dues/", dues.member_dues, name="member_dues"),
     path("members/<int:member_id>/dues/method/", dues.member_dues_method, name="member_dues_method"),
     path("members/<int:member_id>/dues/portal/", dues.member_dues_portal, name="member_dues_portal"),
+    path("members/<int:member_id>/dues/confirm/", dues.member_confirm, name="member_confirm"),
     path("dues/", dues.dues_overview, name="dues_overview"),
     path("dues/rates/", dues.rate_list, name="rate_list"),
     path("dues/rates/new/", dues.rate_edit, name="rate_create"),

@@ -264,6 +264,26 @@ def set_payment_method(*, actor: User, member: Member, method: str) -> DuesAccou
     return account
 
 
+@transaction.atomic
+def confirm_membership(*, actor: User, member: Member) -> Member:
+    """An organiser makes an applicant a member without online payment: exempt (students, retired), payroll
+    deduction, or while online payment is not set up. The member gets a number and a welcome, like an online
+    join. Raises NotPermitted outside the actor's scope, ServiceError if the member is not an applicant."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if not can_manage_member(actor, member):
+        raise NotPermitted("You cannot change this member.")
+    if member.status != Member.Status.APPLICANT:
+        raise ServiceError("Only an applicant can be confirmed as a member.")
+    account, _ = DuesAccount.objects.get_or_create(member=member)
+    lines = {
+        DuesAccount.Method.EXEMPT: "You pay no subscription.",
+        DuesAccount.Method.PAYROLL: "Your subscription is taken from your pay.",
+        DuesAccount.Method.STRIPE: "Your branch will help you set up your subscription.",
+    }
+    _activate(member, actor=actor, summary="Confirmed as a member", dues_line=lines[account.method])
+    return member
+
+
 def cancel_stripe_subscription(*, account_id: int) -> str:
     """Cancel the Stripe subscription of a member who no longer pays through Stripe. Safe to run twice:
     the idempotency key names the subscription, and a cancelled one is left alone."""
@@ -395,11 +415,15 @@ def _on_checkout_completed(event: StripeEvent, obj: dict, account: DuesAccount) 
     member = Member.objects.select_for_update().get(pk=account.member_id)
     if member.status != Member.Status.APPLICANT:
         return f"Checkout complete; {member.membership_number} was already {member.get_status_display().lower()}."
-    _activate(member)
+    _activate(
+        member,
+        summary="Joined: payment set up through Stripe",
+        dues_line="Your subscription is set up; you can change your card or bank details from your member page.",
+    )
     return f"Joined as {member.membership_number}."
 
 
-def _activate(member: Member) -> None:
+def _activate(member: Member, *, actor: User | None = None, summary: str, dues_line: str) -> None:
     """An applicant becomes an active member with a number from the Q-series, and is sent a welcome."""
     old_number, today = member.membership_number, timezone.localdate()
     for attempt in range(5):
@@ -412,13 +436,16 @@ def _activate(member: Member) -> None:
             if attempt == 4:
                 raise ServiceError("Could not give the new member a number; try again.") from error
     member.status, member.status_changed_on, member.joined_on = Member.Status.ACTIVE, today, member.joined_on or today
-    _save_member(
-        member,
-        {
+    member.save()
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=member,
+        summary=summary,
+        changes={
             "status": [Member.Status.APPLICANT, Member.Status.ACTIVE],
             "membership_number": [old_number, member.membership_number],
         },
-        "Joined: payment set up through Stripe",
     )
     queue_message(
         member=member,
@@ -429,7 +456,7 @@ def _activate(member: Member) -> None:
         body=(
             f"Dear {member.first_name},\n\n"
             f"Welcome to the union. Your membership number is {member.membership_number}.\n"
-            "Your subscription is set up; you can change your card or bank details from your member page.\n\n"
+            f"{dues_line}\n\n"
             "Your branch will be in touch about what is happening where you work.\n"
         ),
     )

@@ -291,6 +291,21 @@ def member_dues_method(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def member_confirm(request: HttpRequest, member_id: int) -> HttpResponse:
+    """An organiser confirms an applicant who pays no subscription, by payroll, or offline."""
+    member = _dues_member_or_404(request, member_id)
+    _require(can_manage_member(request.user, member))
+    try:
+        member = dues_services.confirm_membership(actor=request.user, member=member)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{member.full_name} is now member {member.membership_number}.")
+    return redirect("member_dues", member_id=member.pk)
+
+
+@login_required
+@require_POST
 def member_dues_portal(request: HttpRequest, member_id: int) -> HttpResponse:
     """The member themselves, to Stripe's customer portal to change their card or bank details."""
     member = _dues_member_or_404(request, member_id)

@@ -197,3 +197,21 @@ def test_nav_links(client, union):
     assert reverse("dues_overview") in as_(client, union, "organiser_north").get(reverse("dashboard")).content.decode()
     member_page = as_(client, union, "member_oak").get(reverse("member_detail", args=[union.members.oak.pk]))
     assert reverse("member_dues", args=[union.members.oak.pk]) in member_page.content.decode()
+
+
+def test_confirming_an_applicant_from_the_dues_page(client, union):
+    from tests.factories import MemberFactory
+
+    applicant = MemberFactory(workplace=union.workplaces.oak, status="applicant", membership_number="A777")
+    DuesAccount.objects.create(member=applicant, method="exempt")
+    url = reverse("member_dues", args=[applicant.pk])
+    assert "Confirm as a member" in as_(client, union, "organiser_north").get(url).content.decode()
+    assert (
+        as_(client, union, "organiser_bristol").post(reverse("member_confirm", args=[applicant.pk])).status_code == 404
+    )
+    assert as_(client, union, "rep_oak").post(reverse("member_confirm", args=[applicant.pk])).status_code == 403
+    response = as_(client, union, "organiser_north").post(reverse("member_confirm", args=[applicant.pk]))
+    assert response.status_code == 302
+    applicant.refresh_from_db()
+    assert applicant.status == "active" and applicant.membership_number.startswith("Q")
+    assert "Confirm as a member" not in client.get(url).content.decode()

@@ -200,3 +200,41 @@ def test_no_portal_without_a_stripe_customer(union, payments, settings):
     settings.STRIPE_SECRET_KEY = ""
     with pytest.raises(dues_services.PaymentNotSetUp):
         dues_services.portal_url(member=union.members.elm, return_url="https://quorum.example/")
+
+
+# --- Confirming applicants who do not pay online -----------------------------------------------------------
+
+
+def applicant_at_oak(union, method):
+    from tests.factories import MemberFactory
+
+    member = MemberFactory(workplace=union.workplaces.oak, status="applicant", membership_number="A12345")
+    DuesAccount.objects.create(member=member, method=method)
+    return member
+
+
+@pytest.mark.parametrize(("method", "line"), [("exempt", "no subscription"), ("payroll", "from your pay")])
+def test_organisers_confirm_applicants_who_do_not_pay_online(union, method, line):
+    from crm.models import Message
+
+    applicant = applicant_at_oak(union, method)
+    dues_services.confirm_membership(actor=union.users.organiser_north, member=applicant)
+    applicant.refresh_from_db()
+    assert applicant.status == Member.Status.ACTIVE and applicant.membership_number.startswith("Q")
+    assert Member.objects.in_good_standing().filter(pk=applicant.pk).exists()
+    welcome = Message.objects.get(key=f"welcome:{applicant.pk}")
+    assert line in welcome.body and applicant.membership_number in welcome.body
+    entry = AuditEntry.objects.filter(member=applicant).first()
+    assert entry.actor == union.users.organiser_north and entry.changes["membership_number"][0] == "A12345"
+    with pytest.raises(ServiceError, match="Only an applicant"):
+        dues_services.confirm_membership(actor=union.users.organiser_north, member=applicant)
+    assert Message.objects.filter(member=applicant).count() == 1
+
+
+@pytest.mark.parametrize("persona", ["organiser_bristol", "rep_oak", "member_oak", "scrutineer", "outsider"])
+def test_only_organisers_in_scope_confirm_applicants(union, persona):
+    applicant = applicant_at_oak(union, "exempt")
+    with pytest.raises(NotPermitted):
+        dues_services.confirm_membership(actor=getattr(union.users, persona), member=applicant)
+    applicant.refresh_from_db()
+    assert applicant.status == Member.Status.APPLICANT and applicant.membership_number == "A12345"
