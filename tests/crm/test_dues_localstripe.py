@@ -32,6 +32,14 @@ GOOD_CARD = "4242424242424242"
 NEEDS_AUTHENTICATION = "4000002500003155"  # every charge needs the bank's approval (3D Secure)
 
 
+# localstripe's own command listens on every IPv6 address; this serves the same app on IPv4 localhost only,
+# starting empty.
+LAUNCH = (
+    "import sys; from aiohttp import web; from localstripe.server import app; "
+    "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)"
+)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -50,7 +58,7 @@ def localstripe_url(tmp_path_factory):
     log = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
     with open(log, "wb") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
+            [sys.executable, "-c", LAUNCH, str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
             cwd=tmp_path_factory.getbasetemp(),
