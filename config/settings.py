@@ -132,6 +132,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.take_membership_snapshot",
         "schedule": 60 * 60 * 6,
     },
+    "lapse-members-past-grace": {
+        "task": "crm.tasks.lapse_members_past_grace",
+        "schedule": 60 * 60 * 6,
+    },
 }
 
 REST_FRAMEWORK = {
@@ -177,6 +181,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Dues through Stripe (crm.payments). Without STRIPE_SECRET_KEY the project runs and joining records
+# applicants; STRIPE_API_BASE points the library elsewhere (tests run it against localstripe).
+PAYMENTS_BACKEND = os.environ.get("PAYMENTS_BACKEND", "crm.payments.stripe.PaymentsBackend")
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+if not DEBUG and STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must be set with STRIPE_SECRET_KEY: dues are kept by webhooks.")
+# Days a member may be in arrears before the periodic task lapses them.
+DUES_GRACE_DAYS = int(os.environ.get("QUORUM_DUES_GRACE_DAYS", "30"))
 
 # The phone region assumed for numbers written without a country code.
 DEFAULT_PHONE_REGION = os.environ.get("QUORUM_PHONE_REGION", "GB")

@@ -27,6 +27,9 @@ from tests.factories import (
     WorkplaceFactory,
 )
 
+# Fixtures of areas with many test modules, kept beside them.
+pytest_plugins = ["tests.crm.dues_fixtures"]
+
 PASSWORD = "correct horse battery"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
