@@ -3,10 +3,15 @@
 import datetime
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from crm import services
-from crm.services import messages
+from crm.services import messages, outreach
 from crm.sms import TemporarySendError
+
+# Waits between tries after a temporary provider error (rate limited, 5xx): 5 s, 20 s, 80 s, 320 s.
+BACKOFF_SECONDS = (5, 20, 80, 320)
 
 
 @shared_task
@@ -19,3 +24,69 @@ def take_membership_snapshot(on: str | None = None) -> int:
 def send_message(message_id: int) -> str:
     """Send one queued message; a message already sent (or suppressed) is left alone."""
     return messages.send_message(message_id=message_id).status
+
+
+@shared_task
+def send_message_chunk(message_ids: list[int]) -> int:
+    """Send a chunk of a campaign's messages, one by one at the channel's rate. A temporary provider error
+    hands that one message to send_message with a backoff; the rest of the chunk goes on. Returns how many
+    of the chunk are sent now."""
+    handed = 0
+    campaign_ids = set()
+    for message_id in message_ids:
+        try:
+            message = messages.send_message(message_id=message_id)
+        except TemporarySendError:
+            attempts = messages.Message.objects.values_list("attempts", flat=True).get(pk=message_id)
+            countdown = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1]
+            send_message.apply_async((message_id,), countdown=countdown)
+            continue
+        if message.status == messages.Message.Status.SENT:
+            handed += 1
+        if message.campaign_id:
+            campaign_ids.add(message.campaign_id)
+    for campaign_id in campaign_ids:
+        outreach.finish_campaign_if_done(campaign_id=campaign_id)
+    return handed
+
+
+@shared_task
+def queue_campaign(campaign_id: int) -> int:
+    """Build a campaign's messages and fan them out; a second run finds them built and adds nothing."""
+    return outreach.queue_campaign(campaign_id=campaign_id)
+
+
+@shared_task
+def release_due_outreach() -> dict:
+    """Every minute: start scheduled campaigns that are due, and send texts held back by quiet hours."""
+    campaigns = outreach.release_due_campaigns()
+    held = messages.release_due_messages()
+    size = settings.OUTREACH_CHUNK_SIZE
+    for start in range(0, len(held), size):
+        send_message_chunk.delay(held[start : start + size])
+    return {"campaigns": len(campaigns), "messages": len(held)}
+
+
+@shared_task
+def recover_stalled_sends(older_than_seconds: int | None = None) -> dict:
+    """Every few minutes: settle messages a dead worker left "sending", and re-send the queued messages of
+    campaigns whose tasks were lost (nothing claimed for a while). Both are safe to repeat."""
+    older_than = datetime.timedelta(
+        seconds=settings.OUTREACH_STALLED_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    )
+    counts = messages.recover_stalled(older_than=older_than)
+    requeued = counts.pop("requeued_ids")
+    ids = sorted(set(requeued) | set(messages.stalled_queued_ids(older_than=older_than)))
+    size = settings.OUTREACH_CHUNK_SIZE
+    for start in range(0, len(ids), size):
+        send_message_chunk.delay(ids[start : start + size])
+    for campaign_id in outreach.sending_campaign_ids():
+        outreach.finish_campaign_if_done(campaign_id=campaign_id)
+    return counts | {"redispatched": len(ids)}
+
+
+@shared_task
+def clean_up_outreach() -> int:
+    """Daily: forget webhook events older than OUTREACH_EVENT_DAYS (their effect is on the messages)."""
+    cutoff = timezone.now() - datetime.timedelta(days=settings.OUTREACH_EVENT_DAYS)
+    return outreach.ProviderEvent.objects.filter(received_at__lt=cutoff).delete()[0]

@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 from crm import views
+from crm.views import outreach
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,4 +14,18 @@ urlpatterns = [
     path("positions/<int:position_id>/end/", views.position_end, name="position_end"),
     path("workplaces/<int:workplace_id>/", views.workplace_detail, name="workplace_detail"),
     path("my-workplaces/", views.my_workplaces, name="my_workplaces"),
+    path("outreach/", outreach.campaign_list, name="campaign_list"),
+    path("outreach/new/", outreach.campaign_create, name="campaign_create"),
+    path("outreach/<int:campaign_id>/", outreach.campaign_detail, name="campaign_detail"),
+    path("outreach/<int:campaign_id>/edit/", outreach.campaign_edit, name="campaign_edit"),
+    path("outreach/<int:campaign_id>/test/", outreach.campaign_test, name="campaign_test"),
+    path("outreach/<int:campaign_id>/send/", outreach.campaign_schedule, name="campaign_schedule"),
+    path("outreach/<int:campaign_id>/cancel/", outreach.campaign_cancel, name="campaign_cancel"),
+    path("outreach/<int:campaign_id>/progress/", outreach.campaign_progress, name="campaign_progress"),
+    path("outreach/inbox/", outreach.inbox, name="outreach_inbox"),
+    path("outreach/inbox/<int:text_id>/handled/", outreach.inbox_handled, name="outreach_inbox_handled"),
+    path("o/<str:token>/", outreach.opt_out, name="opt_out"),
+    path("webhooks/twilio/status/", outreach.twilio_status, name="twilio_status"),
+    path("webhooks/twilio/inbound/", outreach.twilio_inbound, name="twilio_inbound"),
+    path("anymail/", include("anymail.urls")),
 ]
