@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import outreach, views
 
 app_name = "api"
 
@@ -13,6 +13,8 @@ router.register("employers", views.EmployerViewSet, basename="employer")
 router.register("workplaces", views.WorkplaceViewSet, basename="workplace")
 router.register("members", views.MemberViewSet, basename="member")
 router.register("positions", views.PositionViewSet, basename="position")
+router.register("campaigns", outreach.CampaignViewSet, basename="campaign")
+router.register("messages", outreach.MessageViewSet, basename="message")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),

@@ -194,6 +194,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignChannelEnum": "crm.models.outreach.Campaign.Channel",
+        "CampaignStatusEnum": "crm.models.outreach.Campaign.Status",
+        "MessageChannelEnum": "crm.models.messages.Message.Channel",
+        "MessageStatusEnum": "crm.models.messages.Message.Status",
+        "MemberStatusEnum": "crm.models.Member.Status",
+    },
 }
 
 # Production hardening: on whenever DEBUG is off.
