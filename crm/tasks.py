@@ -82,7 +82,11 @@ def recover_stalled_sends(older_than_seconds: int | None = None) -> dict:
         send_message_chunk.delay(ids[start : start + size])
     for campaign_id in outreach.sending_campaign_ids():
         outreach.finish_campaign_if_done(campaign_id=campaign_id)
-    return counts | {"redispatched": len(ids)}
+    # A worker that died while building a campaign's messages rolled its work back: build it again.
+    stuck = outreach.stuck_queueing_campaign_ids(older_than=older_than)
+    for campaign_id in stuck:
+        queue_campaign.delay(campaign_id)
+    return counts | {"redispatched": len(ids), "rebuilt": len(stuck)}
 
 
 @shared_task

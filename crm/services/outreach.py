@@ -464,7 +464,8 @@ def queue_campaign(*, campaign_id: int) -> int:
     """Build one Message per recipient (keyed campaign:member, bulk-inserted, so running twice adds nothing),
     then fan out the queued ones to send tasks in chunks. Returns the number of messages the campaign has."""
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().select_related("segment", "created_by").get(pk=campaign_id)
+        locked = Campaign.objects.select_for_update(of=("self",))
+        campaign = locked.select_related("segment", "created_by").get(pk=campaign_id)
         if campaign.status != Campaign.Status.QUEUEING:
             return campaign.recipients
         members = audience_for(campaign).members(campaign.created_by)
@@ -730,3 +731,9 @@ def unsubscribe(*, member_id: int, channel: str) -> bool:
 
 def sending_campaign_ids() -> list[int]:
     return list(Campaign.objects.filter(status=Campaign.Status.SENDING).values_list("pk", flat=True))
+
+
+def stuck_queueing_campaign_ids(*, older_than: datetime.timedelta) -> list[int]:
+    cutoff = timezone.now() - older_than
+    stuck = Campaign.objects.filter(status=Campaign.Status.QUEUEING, started_at__lte=cutoff)
+    return list(stuck.values_list("pk", flat=True))
