@@ -72,6 +72,11 @@ class SampleForm(forms.Form):
     membership_number = forms.CharField(max_length=20, required=False, label="Preview for member (membership number)")
 
 
+def _posted(request: HttpRequest):
+    """The posted data, even when empty (an empty POST is bad input, not a fresh form)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _require_sender(request: HttpRequest) -> None:
     if not outreach.can_send_campaigns(request.user):
         raise PermissionDenied
@@ -103,7 +108,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def campaign_create(request: HttpRequest) -> HttpResponse:
     _require_sender(request)
-    form = CampaignForm(request.POST or None, user=request.user)
+    form = CampaignForm(_posted(request), user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             campaign = outreach.create_campaign(actor=request.user, details=_form_details(form))
@@ -121,7 +126,7 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
         messages.error(request, "A campaign that has started sending cannot be changed.")
         return redirect("campaign_detail", campaign.pk)
-    form = CampaignForm(request.POST or None, instance=Campaign.objects.get(pk=campaign.pk), user=request.user)
+    form = CampaignForm(_posted(request), instance=Campaign.objects.get(pk=campaign.pk), user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             outreach.update_campaign(actor=request.user, campaign=campaign, details=_form_details(form))
@@ -185,7 +190,7 @@ def campaign_test(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @login_required
 def campaign_schedule(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _campaign_or_404(request, campaign_id)
-    form = ScheduleForm(request.POST or None)
+    form = ScheduleForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         at = form.cleaned_data["scheduled_at"] if form.cleaned_data["when"] == "later" else None
         try:
