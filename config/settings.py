@@ -144,6 +144,9 @@ SMS_STOP_REPLY = os.environ.get("SMS_STOP_REPLY", "You will get no more texts fr
 SMS_START_REPLY = os.environ.get("SMS_START_REPLY", "You will get our texts again. Reply STOP to stop them.")
 # Messages per fan-out task, and how long a message may stay "sending" before recovery looks at it.
 OUTREACH_CHUNK_SIZE = int(os.environ.get("OUTREACH_CHUNK_SIZE", "200"))
+# Messages a worker claims (marks "sending") and records together: fewer commits, and at most this many
+# left "sending" if the worker dies mid-batch.
+OUTREACH_CLAIM_BATCH = int(os.environ.get("OUTREACH_CLAIM_BATCH", "20"))
 OUTREACH_STALLED_AFTER_SECONDS = int(os.environ.get("OUTREACH_STALLED_AFTER_SECONDS", "600"))
 OUTREACH_EVENT_DAYS = int(os.environ.get("OUTREACH_EVENT_DAYS", "90"))
 # Email delivery and bounce reports through django-anymail's tracking webhooks (/anymail/<esp>/tracking/),

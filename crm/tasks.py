@@ -28,26 +28,22 @@ def send_message(message_id: int) -> str:
 
 @shared_task
 def send_message_chunk(message_ids: list[int]) -> int:
-    """Send a chunk of a campaign's messages, one by one at the channel's rate. A temporary provider error
-    hands that one message to send_message with a backoff; the rest of the chunk goes on. Returns how many
-    of the chunk are sent now."""
-    handed = 0
-    campaign_ids = set()
-    for message_id in message_ids:
-        try:
-            message = messages.send_message(message_id=message_id)
-        except TemporarySendError:
-            attempts = messages.Message.objects.values_list("attempts", flat=True).get(pk=message_id)
+    """Send a chunk of a campaign's messages at the channel's rate. A message that met a temporary provider
+    error goes to send_message with a backoff; the rest of the chunk goes on. Returns how many were sent."""
+    outcomes = messages.send_messages(message_ids=message_ids)
+    for outcome in outcomes:
+        if outcome.retry is not None:
+            attempts = outcome.message.attempts
             countdown = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1]
-            send_message.apply_async((message_id,), countdown=countdown)
-            continue
-        if message.status == messages.Message.Status.SENT:
-            handed += 1
-        if message.campaign_id:
-            campaign_ids.add(message.campaign_id)
+            send_message.apply_async((outcome.message.pk,), countdown=countdown)
+    campaign_ids = set(
+        messages.Message.objects.filter(pk__in=message_ids, campaign__isnull=False).values_list(
+            "campaign_id", flat=True
+        )
+    )
     for campaign_id in campaign_ids:
         outreach.finish_campaign_if_done(campaign_id=campaign_id)
-    return handed
+    return sum(outcome.message.status == messages.Message.Status.SENT for outcome in outcomes)
 
 
 @shared_task

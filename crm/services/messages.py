@@ -16,12 +16,13 @@ from __future__ import annotations
 import base64
 import datetime
 import hmac
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -84,16 +85,19 @@ def opt_out_url(member_id: int, channel: str) -> str:
 # Who may be sent what -------------------------------------------------------------------------------------
 
 
-def is_opted_out(number: str) -> bool:
+def _number_opted_out(number: str) -> bool:
     return bool(number) and SmsOptOut.objects.filter(number=number).exists()
 
 
-def why_not_sendable(member: Member, channel: str, basis: str) -> str:
-    """The reason this member cannot be sent this message now, or '' if it may be sent."""
+def why_not_sendable(member: Member, channel: str, basis: str, *, is_opted_out: bool | None = None) -> str:
+    """The reason this member cannot be sent this message now, or '' if it may be sent. `is_opted_out`
+    says whether the member's number is on the opt-out list, when the caller already knows."""
     address = member.email if channel == Message.Channel.EMAIL else member.mobile
     if not address:
         return "No email address." if channel == Message.Channel.EMAIL else "No mobile number."
-    if channel == Message.Channel.SMS and is_opted_out(address):
+    if is_opted_out is None:
+        is_opted_out = channel == Message.Channel.SMS and _number_opted_out(address)
+    if channel == Message.Channel.SMS and is_opted_out:
         return OPTED_OUT_REASON
     if basis == Message.Basis.CONSENT and not getattr(member, f"{channel}_consent"):
         return f"No consent to {'email' if channel == Message.Channel.EMAIL else 'texts'}."
@@ -175,44 +179,150 @@ def dispatch_on_commit(message_ids: list[int]) -> None:
 
 
 # Sending --------------------------------------------------------------------------------------------------
+# A worker claims a small batch of messages in one committed transaction, sends them one by one at the
+# channel's rate, and records the batch's answers in one more. Two commits per batch instead of two per
+# message: a dead worker can leave at most one batch "sending" (see recover_stalled).
 
 
-def _claim(message_id: int) -> Message:
-    """Mark the message "sending" in its own committed transaction, or settle why it will not be sent.
-    Returns the message; only a message returned with status "sending" may be handed to the provider."""
+@dataclass
+class _Outcome:
+    message: Message
+    retry: TemporarySendError | None = None
+
+
+def _settle(message: Message, now: datetime.datetime, opted_out: set[str]) -> str:
+    """What to do with a queued message now: "send", "hold" (quiet hours or not yet due), or "settled"
+    (cancelled, no consent, opted out: its status and reason are set here, for the caller to save)."""
+    if message.send_after and message.send_after > now:
+        return "hold"
+    campaign = message.campaign
+    if campaign is not None and campaign.status == campaign.Status.CANCELLED:
+        message.status, message.reason = Message.Status.CANCELLED, "The campaign was cancelled."
+        return "settled"
+    if message.channel == Message.Channel.SMS and message.to in opted_out:
+        reason = OPTED_OUT_REASON
+    elif message.member:
+        reason = why_not_sendable(message.member, message.channel, message.basis, is_opted_out=False)
+    elif message.basis == Message.Basis.CONSENT:
+        reason = "No member record (erased)."
+    else:  # a service message to a bare address, such as a test send to a member of staff
+        reason = ""
+    if reason:
+        message.status, message.reason = status_for_reason(reason), reason
+        return "settled"
+    is_urgent = campaign is None or campaign.is_urgent
+    if message.channel == Message.Channel.SMS and not is_urgent and in_quiet_hours(now):
+        message.send_after, message.reason = end_of_quiet_hours(now), "Held for quiet hours."
+        return "hold"
+    return "send"
+
+
+def _claim(message_ids: list[int]) -> list[Message]:
+    """Mark the sendable messages among `message_ids` "sending" in their own committed transaction, and
+    settle the rest (cancelled, no consent, opted out, held for quiet hours). Returns the claimed messages,
+    the only ones that may be handed to the provider. Rows another worker holds are skipped."""
+    now = timezone.now()
     with transaction.atomic():
-        locked = Message.objects.select_for_update(of=("self",))  # not the member's or campaign's row
-        message = locked.select_related("member", "campaign").get(pk=message_id)
-        if message.status != Message.Status.QUEUED:
-            return message
-        now = timezone.now()
-        if message.send_after and message.send_after > now:
-            return message  # held back (quiet hours); release_due_messages() sends it later
-        campaign = message.campaign
-        if campaign is not None and campaign.status == campaign.Status.CANCELLED:
-            message.status, message.reason = Message.Status.CANCELLED, "The campaign was cancelled."
-            message.save(update_fields=["status", "reason"])
-            return message
-        if message.member:
-            reason = why_not_sendable(message.member, message.channel, message.basis)
-        elif message.basis == Message.Basis.CONSENT:
-            reason = "No member record (erased)."
-        else:  # a service message to a bare address, such as a test send to a member of staff
-            reason = OPTED_OUT_REASON if message.channel == Message.Channel.SMS and is_opted_out(message.to) else ""
-        if reason:
-            message.status, message.reason = status_for_reason(reason), reason
-            message.save(update_fields=["status", "reason"])
-            return message
-        is_urgent = campaign is None or campaign.is_urgent
-        if message.channel == Message.Channel.SMS and not is_urgent and in_quiet_hours(now):
-            message.send_after = end_of_quiet_hours(now)
-            message.reason = "Held for quiet hours."
-            message.save(update_fields=["send_after", "reason"])
-            return message
-        message.status, message.attempts, message.claimed_at = Message.Status.SENDING, message.attempts + 1, now
-        message.send_after = None
-        message.save(update_fields=["status", "attempts", "claimed_at", "send_after"])
-        return message
+        locked = Message.objects.select_for_update(of=("self",), skip_locked=True)  # not members' or campaigns'
+        found = list(
+            locked.select_related("member", "campaign").filter(pk__in=message_ids, status=Message.Status.QUEUED)
+        )
+        numbers = {m.to for m in found if m.channel == Message.Channel.SMS and m.to}
+        opted_out = set(SmsOptOut.objects.filter(number__in=numbers).values_list("number", flat=True))
+        claimed, settled, held = [], [], []
+        for message in found:
+            verdict = _settle(message, now, opted_out)
+            {"send": claimed, "settled": settled, "hold": held}[verdict].append(message)
+        for message in claimed:
+            message.status, message.attempts, message.claimed_at = Message.Status.SENDING, message.attempts + 1, now
+            message.send_after = None
+        if claimed:
+            Message.objects.filter(pk__in=[m.pk for m in claimed]).update(
+                status=Message.Status.SENDING, attempts=F("attempts") + 1, claimed_at=now, send_after=None
+            )
+        # Plain UPDATEs, grouped by the values they set (bulk_update's CASE costs more than it saves here).
+        groups: dict[tuple, list[int]] = {}
+        for message in settled:
+            groups.setdefault(("status", message.status, message.reason), []).append(message.pk)
+        for message in held:
+            groups.setdefault(("send_after", message.send_after, message.reason), []).append(message.pk)
+        for (field, value, reason), ids in groups.items():
+            Message.objects.filter(pk__in=ids).update(**{field: value, "reason": reason})
+    return claimed
+
+
+def _send_batch(message_ids: list[int]) -> list[_Outcome]:
+    outcomes = []
+    for message in _claim(message_ids):
+        wait_for_slot(message.channel)
+        outcome = _Outcome(message)
+        try:
+            provider_id = _deliver(message)
+        except TemporarySendError as error:
+            reason = str(error)[:255]
+            if message.attempts < MAX_ATTEMPTS:
+                message.status, message.reason, outcome.retry = Message.Status.QUEUED, reason, error
+            else:
+                message.status, message.reason = Message.Status.FAILED, reason
+        except PermanentSendError as error:
+            if error.is_opted_out:
+                message.status, message.reason = Message.Status.OPTED_OUT, OPTED_OUT_REASON
+            else:
+                message.status, message.reason = Message.Status.FAILED, str(error)[:255]
+        else:
+            message.status, message.provider_id, message.sent_at = Message.Status.SENT, provider_id, timezone.now()
+        outcomes.append(outcome)
+    _record([outcome.message for outcome in outcomes])
+    return outcomes
+
+
+def _record(messages: list[Message]) -> None:
+    """Write the provider's answers in one transaction, only over our own claims (rows still "sending")."""
+    if not messages:
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            changed = _record_in_one_statement(messages)
+        else:
+            changed = {
+                m.pk
+                for m in messages
+                if Message.objects.filter(pk=m.pk, status=Message.Status.SENDING).update(
+                    status=m.status, reason=m.reason, provider_id=m.provider_id, sent_at=m.sent_at
+                )
+            }
+        for message in messages:
+            if message.pk in changed and message.status == Message.Status.OPTED_OUT:
+                # The provider says the number opted out with it (Twilio error 21610).
+                SmsOptOut.objects.get_or_create(number=message.to, defaults={"source": "provider"})
+
+
+def _record_in_one_statement(messages: list[Message]) -> set[int]:
+    """One UPDATE ... FROM (VALUES ...) for the whole batch on PostgreSQL; returns the ids it changed."""
+    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(messages))
+    params: list = []
+    for m in messages:
+        params += [m.pk, m.status, m.reason, m.provider_id, m.sent_at]
+    # The table name is ours and every value a placeholder.
+    sql = (
+        f"UPDATE {Message._meta.db_table} AS m SET status = v.status, reason = v.reason, "  # noqa: S608
+        "provider_id = v.provider_id, sent_at = v.sent_at::timestamptz "
+        f"FROM (VALUES {rows}) AS v(id, status, reason, provider_id, sent_at) "
+        "WHERE m.id = v.id::bigint AND m.status = 'sending' RETURNING m.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def send_messages(*, message_ids: list[int]) -> list[_Outcome]:
+    """Send a chunk of messages, claiming and recording them in batches of OUTREACH_CLAIM_BATCH. Each
+    outcome whose `retry` is set met a temporary error and went back to the queue for a later try."""
+    size = max(1, settings.OUTREACH_CLAIM_BATCH)
+    outcomes: list[_Outcome] = []
+    for start in range(0, len(message_ids), size):
+        outcomes += _send_batch(message_ids[start : start + size])
+    return outcomes
 
 
 def send_message(*, message_id: int) -> Message:
@@ -220,36 +330,10 @@ def send_message(*, message_id: int) -> Message:
     only a queued message is claimed, under a row lock, so a second call finds it claimed or sent. Raises
     TemporarySendError, after recording the attempt, when a retry may cure it; after MAX_ATTEMPTS the
     message is marked failed instead."""
-    if Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).exists():
-        wait_for_slot(Message.objects.values_list("channel", flat=True).get(pk=message_id))
-    message = _claim(message_id)
-    if message.status != Message.Status.SENDING:
-        return message
-    try:
-        provider_id = _deliver(message)
-    except TemporarySendError as error:
-        if message.attempts < MAX_ATTEMPTS:
-            _record(message, status=Message.Status.QUEUED, reason=str(error))
-            raise
-        _record(message, status=Message.Status.FAILED, reason=str(error))
-    except PermanentSendError as error:
-        if error.is_opted_out:
-            SmsOptOut.objects.get_or_create(number=message.to, defaults={"source": "provider"})
-            _record(message, status=Message.Status.OPTED_OUT, reason=OPTED_OUT_REASON)
-        else:
-            _record(message, status=Message.Status.FAILED, reason=str(error))
-    else:
-        _record(message, status=Message.Status.SENT, provider_id=provider_id, sent_at=timezone.now())
-    return message
-
-
-def _record(message: Message, **fields) -> None:
-    """Write the provider's answer, only over our own claim (a row still "sending")."""
-    if "reason" in fields:
-        fields["reason"] = fields["reason"][:255]
-    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(**fields)
-    for name, value in fields.items():
-        setattr(message, name, value)
+    outcomes = _send_batch([message_id])
+    if outcomes and outcomes[0].retry is not None:
+        raise outcomes[0].retry
+    return outcomes[0].message if outcomes else Message.objects.get(pk=message_id)
 
 
 def _deliver(message: Message) -> str:
@@ -300,17 +384,21 @@ def recover_stalled(*, older_than: datetime.timedelta | None = None) -> dict:
         if message.channel == Message.Channel.SMS and backend.can_look_up:
             provider_id = backend.find_sent(message.key)
             if provider_id:
-                _record(message, status=Message.Status.SENT, provider_id=provider_id, sent_at=timezone.now())
+                _settle_stalled(message, status=Message.Status.SENT, provider_id=provider_id, sent_at=timezone.now())
                 counts["sent"] += 1
             else:
-                _record(message, status=Message.Status.QUEUED)
+                _settle_stalled(message, status=Message.Status.QUEUED)
                 counts["requeued"] += 1
                 counts["requeued_ids"].append(message.pk)
         else:
             reason = "The worker stopped while sending: check with the provider before sending again."
-            _record(message, status=Message.Status.UNKNOWN, reason=reason)
+            _settle_stalled(message, status=Message.Status.UNKNOWN, reason=reason)
             counts["unknown"] += 1
     return counts
+
+
+def _settle_stalled(message: Message, **fields) -> None:
+    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(**fields)
 
 
 def stalled_queued_ids(*, older_than: datetime.timedelta) -> list[int]:
