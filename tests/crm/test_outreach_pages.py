@@ -11,6 +11,18 @@ from crm.sms import locmem
 
 
 @pytest.fixture(autouse=True)
+def eager_celery():
+    """Run tasks in-process even when a broker is configured (`make test-services`): these tests check the
+    pipeline's logic; tests/crm/test_outreach_worker.py runs it on a real worker."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
 def quiet_backends(settings):
     settings.SMS_BACKEND = "crm.sms.locmem.SmsBackend"
     settings.OUTREACH_RATE_PER_SECOND = {"sms": 0, "email": 0}

@@ -28,6 +28,18 @@ INBOUND_URL = "/webhooks/twilio/inbound/"
 
 
 @pytest.fixture(autouse=True)
+def eager_celery():
+    """Run tasks in-process even when a broker is configured (`make test-services`): these tests check the
+    pipeline's logic; tests/crm/test_outreach_worker.py runs it on a real worker."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
 def twilio_settings(settings):
     settings.SMS_BACKEND = "crm.sms.twilio.SmsBackend"
     settings.TWILIO_ACCOUNT_SID = SID
