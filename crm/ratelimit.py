@@ -1,7 +1,9 @@
 """A per-channel send rate (messages per second, from settings) held across every Celery worker.
 
 Each send reserves the next free slot: a shared "next free time" per channel moves on by 1/rate with each
-reservation, and the caller sleeps until its slot. With Redis (the broker, in production) the slot is kept
+reservation, and the caller sleeps until its slot. A sender that fell behind (a commit took a while) may use
+slots up to BURST messages in the past, so the pace over a minute stays at the rate instead of drifting
+below it, and never more than BURST messages ahead of it. With Redis (the broker, in production) the slot is kept
 in Redis and read with Redis's own clock, so all workers on all machines share one pace; without Redis
 (eager Celery, local use) the pace is kept in this process.
 """
@@ -13,14 +15,18 @@ import time
 
 from django.conf import settings
 
-# KEYS[1]: the channel's next free time; ARGV[1]: seconds per message. Returns seconds to wait, as text.
+BURST = 10
+
+# KEYS[1]: the channel's next free time; ARGV[1]: seconds per message; ARGV[2]: how far back a slot may be.
+# Returns the seconds to wait (negative: none), as text.
 RESERVE_SLOT = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local interval = tonumber(ARGV[1])
 local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
-if slot < now then slot = now end
-redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', math.ceil((slot + interval - now) * 1000) + 60000)
+if slot < now - tonumber(ARGV[2]) then slot = now - tonumber(ARGV[2]) end
+local expires = math.ceil(math.max(slot + interval - now, 0) * 1000) + 60000
+redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', expires)
 return tostring(slot - now)
 """
 
@@ -40,13 +46,13 @@ def _redis_reserve(channel: str, interval: float) -> float:
         import redis
 
         _redis_script = redis.Redis.from_url(settings.OUTREACH_RATE_LIMIT_REDIS_URL).register_script(RESERVE_SLOT)
-    return float(_redis_script(keys=[f"quorum:send-rate:{channel}"], args=[repr(interval)]))
+    return float(_redis_script(keys=[f"quorum:send-rate:{channel}"], args=[repr(interval), repr(BURST * interval)]))
 
 
 def _local_reserve(channel: str, interval: float) -> float:
     with _local_lock:
         now = time.monotonic()
-        slot = max(now, _local_next.get(channel, 0.0))
+        slot = max(now - BURST * interval, _local_next.get(channel, 0.0))
         _local_next[channel] = slot + interval
         return slot - now
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from crm.errors import NotPermitted, ServiceError
 from crm.models import Campaign, Message, Segment, SmsOptOut
-from crm.ratelimit import _local_reserve
+from crm.ratelimit import BURST, _local_reserve
 from crm.services import messages as pipeline
 from crm.services import outreach
 from crm.sms import PermanentSendError, TemporarySendError, locmem
@@ -467,10 +467,12 @@ def test_scheduling_in_the_past_or_twice_is_refused(consenting, capture):
 
 
 def test_the_send_rate_is_paced_by_reserved_slots():
-    """Each reservation moves the channel's next slot on by 1/rate: the waits grow by that much."""
-    waits = [_local_reserve("test-channel", 0.1) for _ in range(5)]
-    steps = [round(b - a, 2) for a, b in zip(waits, waits[1:], strict=False)]
-    assert waits[0] == 0 and steps == [0.1, 0.1, 0.1, 0.1]
+    """Each reservation moves the channel's next slot on by 1/rate; a sender may catch up on at most BURST
+    slots it fell behind on, then waits grow by 1/rate each."""
+    waits = [_local_reserve("test-channel", 0.1) for _ in range(15)]
+    steps = {round(b - a, 3) for a, b in zip(waits, waits[1:], strict=False)}
+    assert steps == {0.1}
+    assert round(waits[0], 2) == -BURST * 0.1 and round(waits[BURST], 2) == 0.0 and round(waits[-1], 2) == 0.4
 
 
 @pytest.fixture
