@@ -266,3 +266,29 @@ def test_the_api_keeps_campaigns_in_scope(client, union, campaign, persona, stat
 
 def test_the_api_needs_a_login(client, campaign):
     assert client.get(API).status_code == 401
+
+
+def test_a_draft_is_edited_on_its_page_and_a_sent_campaign_cannot_be(client, union, campaign, segment):
+    login(client, union, "organiser_north")
+    assert client.get(f"/outreach/{campaign.pk}/edit/").status_code == 200
+    response = client.post(f"/outreach/{campaign.pk}/edit/", form_data(segment, body="Hello {first_name}"))
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.body == "Hello {first_name}"
+    bad = client.post(f"/outreach/{campaign.pk}/edit/", form_data(segment, body="Hello {nickname}"))
+    assert bad.status_code == 200 and "There is a problem" in bad.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.body == "Hello {first_name}"
+    Campaign.objects.filter(pk=campaign.pk).update(status="sent")
+    assert client.get(f"/outreach/{campaign.pk}/edit/")["Location"] == f"/outreach/{campaign.pk}/"
+
+
+def test_an_opt_out_link_page_asks_first_and_a_bad_one_says_so(client, union):
+    from crm.services.messages import opt_out_token
+
+    token = opt_out_token(union.members.rep.pk, "sms")
+    page = client.get(f"/o/{token}/")
+    assert page.status_code == 200 and "Stop texts" in page.content.decode()
+    assert not union.members.rep.messages.exists()
+    assert client.get("/o/not-a-token/").status_code == 404
+    assert client.get("/o/" + "a" * 300 + "/").status_code == 404

@@ -478,3 +478,48 @@ def test_the_send_rate_is_paced_by_reserved_slots():
 @pytest.fixture
 def capture(django_capture_on_commit_callbacks):
     return django_capture_on_commit_callbacks
+
+
+def test_clean_up_forgets_old_webhook_events_and_running_it_twice_changes_nothing(db):
+    from crm.models import ProviderEvent
+    from crm.tasks import clean_up_outreach
+
+    old = ProviderEvent.objects.create(provider="twilio", event_id="old", kind="inbound")
+    ProviderEvent.objects.filter(pk=old.pk).update(received_at=timezone.now() - datetime.timedelta(days=91))
+    ProviderEvent.objects.create(provider="twilio", event_id="new", kind="inbound")
+    assert clean_up_outreach.apply().get() == 1
+    assert clean_up_outreach.apply().get() == 0
+    assert list(ProviderEvent.objects.values_list("event_id", flat=True)) == ["new"]
+
+
+def test_a_reply_is_handed_to_the_conversations_hook_once(consenting, django_capture_on_commit_callbacks):
+    received = []
+
+    def hook(sender, text, **kwargs):
+        received.append(text.body)
+
+    outreach.inbound_text_received.connect(hook)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            outreach.receive_text(from_number="+447911123002", body="Count me in", provider_id="SM9")
+            outreach.receive_text(from_number="+447911123002", body="Count me in", provider_id="SM9")
+    finally:
+        outreach.inbound_text_received.disconnect(hook)
+    assert received == ["Count me in"]
+
+
+def test_recovery_run_twice_settles_once(consenting, sms_outbox, capture):
+    national = consenting.users.national
+    campaign = make_campaign(national)
+    with capture(execute=False):
+        outreach.schedule_campaign(actor=national, campaign=campaign, at=None)
+    queue_campaign.apply(args=[campaign.pk])
+    message = campaign.messages.filter(status="queued").first()
+    Message.objects.filter(pk=message.pk).update(
+        status="sending", claimed_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    with capture(execute=True):
+        first = recover_stalled_sends.apply(kwargs={"older_than_seconds": 600}).get()
+        second = recover_stalled_sends.apply(kwargs={"older_than_seconds": 600}).get()
+    assert first["requeued"] == 1 and second["requeued"] == 0
+    assert [t.key for t in sms_outbox] == [message.key]
