@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from crm import views
 from crm.views import outreach
+from crm.webhooks import anymail_urls
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,5 +28,5 @@ urlpatterns = [
     path("o/<str:token>/", outreach.opt_out, name="opt_out"),
     path("webhooks/twilio/status/", outreach.twilio_status, name="twilio_status"),
     path("webhooks/twilio/inbound/", outreach.twilio_inbound, name="twilio_inbound"),
-    path("anymail/", include("anymail.urls")),
+    path("anymail/", include(anymail_urls())),
 ]

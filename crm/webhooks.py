@@ -3,8 +3,13 @@ provider's request and send a `tracking` signal; each event is stored once by it
 
 from __future__ import annotations
 
+import functools
+
 from anymail.signals import tracking
+from django.conf import settings
 from django.dispatch import receiver
+from django.http import HttpResponseForbidden
+from django.urls import URLPattern
 
 
 @receiver(tracking, dispatch_uid="crm.outreach.email_tracking")
@@ -28,3 +33,26 @@ def handle_email_tracking(sender, event, esp_name: str, **kwargs) -> None:
             event_type=event.event_type or "",
             description=event.description or "",
         )
+
+
+def _refuse_without_secret(view):
+    """django-anymail accepts webhooks from anyone (with a warning) when no secret is set: refuse instead."""
+
+    @functools.wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not (settings.ANYMAIL or {}).get("WEBHOOK_SECRET"):
+            return HttpResponseForbidden("Email webhooks are off until ANYMAIL_WEBHOOK_SECRET is set.")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+def anymail_urls():
+    """django-anymail's webhook URLs (anymail/<esp>/tracking/ and inbound/), each refused without a secret."""
+    from anymail import urls
+
+    guarded = [
+        URLPattern(pattern.pattern, _refuse_without_secret(pattern.callback), pattern.default_args, pattern.name)
+        for pattern in urls.urlpatterns
+    ]
+    return (guarded, urls.app_name)

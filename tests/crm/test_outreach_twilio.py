@@ -371,3 +371,10 @@ def test_email_reports_without_the_webhook_secret_change_nothing(client, union, 
     assert postmark(client, event, auth="").status_code == 400
     message.refresh_from_db()
     assert message.status == "sent" and not ProviderEvent.objects.exists()
+
+
+def test_email_webhooks_are_off_without_a_secret(client, union, settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": ""}
+    event = {"RecordType": "Delivery", "MessageID": "pm-3", "DeliveredAt": "2026-11-23T19:00:00Z"}
+    assert postmark(client, event, auth="").status_code == 403
+    assert not ProviderEvent.objects.exists()
