@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import dues, views
+from . import dues, outreach, views
 
 app_name = "api"
 
@@ -16,6 +16,8 @@ router.register("positions", views.PositionViewSet, basename="position")
 router.register("dues/rates", dues.SubscriptionRateViewSet, basename="dues-rate")
 router.register("dues/members", dues.DuesStateViewSet, basename="dues-member")
 router.register("dues/payments", dues.DuesPaymentViewSet, basename="dues-payment")
+router.register("campaigns", outreach.CampaignViewSet, basename="campaign")
+router.register("messages", outreach.MessageViewSet, basename="message")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "anymail",
     "crm",
     "events",
     "elections",
@@ -116,8 +117,41 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Email: console locally; any Django backend in production (SMTP or a provider's).
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Quorum <no-reply@localhost>")
-# SMS, chosen like EMAIL_BACKEND: console locally, crm.sms.locmem.SmsBackend in tests.
+# SMS, chosen like EMAIL_BACKEND: console locally, crm.sms.locmem.SmsBackend in tests,
+# crm.sms.twilio.SmsBackend in production, crm.sms.filebased.SmsBackend (SMS_FILE_PATH) to share across processes.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "crm.sms.console.SmsBackend")
+SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", "")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+if SMS_BACKEND == "crm.sms.twilio.SmsBackend" and not DEBUG and not TWILIO_AUTH_TOKEN:
+    raise ImproperlyConfigured("TWILIO_AUTH_TOKEN must be set to send texts through Twilio.")
+# The public address of this site, for links in messages (unsubscribe) and for checking Twilio's signatures.
+QUORUM_SITE_URL = os.environ.get("QUORUM_SITE_URL", "http://localhost:8000")
+# Outreach: messages per second per channel across all workers (0: no limit), SMS quiet hours (UK time),
+# the price of one SMS segment in pence for cost estimates, and the replies to HELP and STOP.
+OUTREACH_RATE_PER_SECOND = {
+    "sms": float(os.environ.get("SMS_RATE_PER_SECOND", "10")),
+    "email": float(os.environ.get("EMAIL_RATE_PER_SECOND", "20")),
+}
+SMS_QUIET_HOURS = (int(os.environ.get("SMS_QUIET_FROM_HOUR", "21")), int(os.environ.get("SMS_QUIET_UNTIL_HOUR", "8")))
+SMS_PRICE_PER_SEGMENT_PENCE = float(os.environ.get("SMS_PRICE_PER_SEGMENT_PENCE", "4"))
+SMS_HELP_REPLY = os.environ.get(
+    "SMS_HELP_REPLY", "Quorum union texts. Reply STOP to stop all texts, START to get them again."
+)
+SMS_STOP_REPLY = os.environ.get("SMS_STOP_REPLY", "You will get no more texts from us. Reply START to opt back in.")
+SMS_START_REPLY = os.environ.get("SMS_START_REPLY", "You will get our texts again. Reply STOP to stop them.")
+# Messages per fan-out task, and how long a message may stay "sending" before recovery looks at it.
+OUTREACH_CHUNK_SIZE = int(os.environ.get("OUTREACH_CHUNK_SIZE", "200"))
+# Messages a worker claims (marks "sending") and records together: fewer commits, and at most this many
+# left "sending" if the worker dies mid-batch.
+OUTREACH_CLAIM_BATCH = int(os.environ.get("OUTREACH_CLAIM_BATCH", "20"))
+OUTREACH_STALLED_AFTER_SECONDS = int(os.environ.get("OUTREACH_STALLED_AFTER_SECONDS", "600"))
+OUTREACH_EVENT_DAYS = int(os.environ.get("OUTREACH_EVENT_DAYS", "90"))
+# Email delivery and bounce reports through django-anymail's tracking webhooks (/anymail/<esp>/tracking/),
+# protected by HTTP basic auth with this "user:password" secret.
+ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "")}
 
 # Celery: eager in-process unless a broker is named, so the local default needs nothing running.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -127,6 +161,12 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_UR
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The send rate is held in Redis (the broker's) so every worker shares it; without Redis, per process.
+OUTREACH_RATE_LIMIT_REDIS_URL = os.environ.get(
+    "OUTREACH_RATE_LIMIT_REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Fixed schedules, so a plain beat schedule in code (no django-celery-beat tables to keep in step).
 CELERY_BEAT_SCHEDULE = {
     "take-membership-snapshot": {
         "task": "crm.tasks.take_membership_snapshot",
@@ -136,6 +176,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.lapse_members_past_grace",
         "schedule": 60 * 60 * 6,
     },
+    "outreach-release-due": {"task": "crm.tasks.release_due_outreach", "schedule": 60},
+    "outreach-recover-stalled": {"task": "crm.tasks.recover_stalled_sends", "schedule": 5 * 60},
+    "outreach-clean-up": {"task": "crm.tasks.clean_up_outreach", "schedule": 24 * 60 * 60},
 }
 
 REST_FRAMEWORK = {
@@ -158,6 +201,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignChannelEnum": "crm.models.outreach.Campaign.Channel",
+        "CampaignStatusEnum": "crm.models.outreach.Campaign.Status",
+        "MessageChannelEnum": "crm.models.messages.Message.Channel",
+        "MessageStatusEnum": "crm.models.messages.Message.Status",
+        "MemberStatusEnum": "crm.models.Member.Status",
+    },
 }
 
 # Production hardening: on whenever DEBUG is off.

@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import include, path
 
 from crm import views
-from crm.views import dues
+from crm.views import dues, outreach
+from crm.webhooks import anymail_urls
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,4 +29,18 @@ urlpatterns = [
     path("dues/rates/", dues.rate_list, name="rate_list"),
     path("dues/rates/new/", dues.rate_edit, name="rate_create"),
     path("dues/rates/<int:rate_id>/", dues.rate_edit, name="rate_edit"),
+    path("outreach/", outreach.campaign_list, name="campaign_list"),
+    path("outreach/new/", outreach.campaign_create, name="campaign_create"),
+    path("outreach/<int:campaign_id>/", outreach.campaign_detail, name="campaign_detail"),
+    path("outreach/<int:campaign_id>/edit/", outreach.campaign_edit, name="campaign_edit"),
+    path("outreach/<int:campaign_id>/test/", outreach.campaign_test, name="campaign_test"),
+    path("outreach/<int:campaign_id>/send/", outreach.campaign_schedule, name="campaign_schedule"),
+    path("outreach/<int:campaign_id>/cancel/", outreach.campaign_cancel, name="campaign_cancel"),
+    path("outreach/<int:campaign_id>/progress/", outreach.campaign_progress, name="campaign_progress"),
+    path("outreach/inbox/", outreach.inbox, name="outreach_inbox"),
+    path("outreach/inbox/<int:text_id>/handled/", outreach.inbox_handled, name="outreach_inbox_handled"),
+    path("o/<str:token>/", outreach.opt_out, name="opt_out"),
+    path("webhooks/twilio/status/", outreach.twilio_status, name="twilio_status"),
+    path("webhooks/twilio/inbound/", outreach.twilio_inbound, name="twilio_inbound"),
+    path("anymail/", include(anymail_urls())),
 ]

@@ -29,13 +29,23 @@ class Message(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
+        # Claimed by a worker and committed *before* the provider is called: a row left here by a worker
+        # that died may or may not have reached the provider (see crm.services.messages.recover_stalled).
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
-        SUPPRESSED = "suppressed", "Not sent (no consent, opted out or no address)"
+        SUPPRESSED = "suppressed", "Not sent (no consent or no address)"
+        OPTED_OUT = "opted_out", "Not sent (opted out)"
         CANCELLED = "cancelled", "Cancelled"
+        # A worker died between claiming and recording it, and the provider cannot tell us whether it went:
+        # never resent automatically, shown for review.
+        UNKNOWN = "unknown", "Unknown (check with the provider)"
 
     key = models.CharField(max_length=200, unique=True)
+    campaign = models.ForeignKey(
+        "crm.Campaign", on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
+    )
     member = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
     channel = models.CharField(max_length=5, choices=Channel.choices)
     basis = models.CharField(max_length=10, choices=Basis.choices)
@@ -49,12 +59,18 @@ class Message(models.Model):
     provider_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker marked it sending.")
+    # Texts held back by quiet hours (or a temporary error's backoff) wait until this time.
+    send_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["member", "created_at"], name="message_member"),
             models.Index(fields=["status"], name="message_status"),
+            models.Index(fields=["campaign", "status"], name="message_campaign_status"),
+            models.Index(fields=["to", "status"], name="message_to_status"),
+            models.Index(fields=["provider_id"], name="message_provider_id"),  # delivery reports
         ]
         constraints = [
             models.CheckConstraint(

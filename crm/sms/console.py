@@ -6,6 +6,7 @@ from crm.sms import BaseSmsBackend
 
 
 class SmsBackend(BaseSmsBackend):
-    def send(self, *, to: str, body: str, key: str) -> str:
-        sys.stdout.write(f"SMS to {to} [{key}]\n{body}\n{'-' * 40}\n")
+    def send(self, *, to: str, body: str, key: str, sender: str = "") -> str:
+        origin = f" from {sender}" if sender else ""
+        sys.stdout.write(f"SMS to {to}{origin} [{key}]\n{body}\n{'-' * 40}\n")
         return f"console-{key}"

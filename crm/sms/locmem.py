@@ -16,6 +16,14 @@ outbox: list[SentText] = []
 
 
 class SmsBackend(BaseSmsBackend):
-    def send(self, *, to: str, body: str, key: str) -> str:
+    can_look_up = True
+
+    def send(self, *, to: str, body: str, key: str, sender: str = "") -> str:
         outbox.append(SentText(to=to, body=body, key=key))
         return f"locmem-{len(outbox)}"
+
+    def find_sent(self, key: str) -> str | None:
+        for position, text in enumerate(outbox, start=1):
+            if text.key == key:
+                return f"locmem-{position}"
+        return None

@@ -10,6 +10,18 @@ from crm.tasks import send_message as send_message_task
 
 
 @pytest.fixture(autouse=True)
+def eager_celery():
+    """Run tasks in-process even when a broker is configured (`make test-services`): these tests check the
+    pipeline's logic; tests/crm/test_outreach_worker.py runs it on a real worker."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
 def sms_outbox(settings):
     settings.SMS_BACKEND = "crm.sms.locmem.SmsBackend"
     locmem.outbox.clear()
