@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import organising, views
 
 app_name = "api"
 
@@ -13,10 +13,17 @@ router.register("employers", views.EmployerViewSet, basename="employer")
 router.register("workplaces", views.WorkplaceViewSet, basename="workplace")
 router.register("members", views.MemberViewSet, basename="member")
 router.register("positions", views.PositionViewSet, basename="position")
+router.register("segments", organising.SegmentViewSet, basename="segment")
+router.register("conversations", organising.ConversationViewSet, basename="conversation")
+router.register("assessments", organising.AssessmentViewSet, basename="assessment")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.SwaggerDocsView.as_view(), name="docs"),
+    path("members/bulk-tag/", organising.BulkTagView.as_view(), name="member-bulk-tag"),
+    path("equalities/me/", organising.MyEqualitiesView.as_view(), name="equalities-me"),
+    path("equalities/summary/", organising.EqualitiesSummaryView.as_view(), name="equalities-summary"),
+    path("equalities/members/<int:member_id>/", organising.MemberEqualitiesView.as_view(), name="equalities-member"),
     *router.urls,
 ]

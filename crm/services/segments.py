@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from crm.errors import NotPermitted, ServiceError
@@ -118,16 +119,16 @@ def _insert_tag_rows(members, tag: Tag) -> int:
     through = Member.tags.through
     quote = connection.ops.quote_name
     try:
-        sql, params = members.order_by().values("pk").query.get_compiler(using=members.db).as_sql()
+        sql, params = members.order_by().values(chosen_id=F("pk")).query.get_compiler(using=members.db).as_sql()
     except EmptyResultSet:
         return 0
     table = quote(through._meta.db_table)
     # Only quoted identifiers and Django's own compiled SQL are interpolated; values go as parameters.
     statement = (
         f"INSERT INTO {table} ({quote('member_id')}, {quote('tag_id')}) "  # noqa: S608
-        f"SELECT chosen.{quote('id')}, %s FROM ({sql}) chosen "
+        f"SELECT chosen.{quote('chosen_id')}, %s FROM ({sql}) chosen "
         f"WHERE NOT EXISTS (SELECT 1 FROM {table} already "
-        f"WHERE already.{quote('member_id')} = chosen.{quote('id')} AND already.{quote('tag_id')} = %s) "
+        f"WHERE already.{quote('member_id')} = chosen.{quote('chosen_id')} AND already.{quote('tag_id')} = %s) "
         "ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
