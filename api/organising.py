@@ -27,7 +27,7 @@ from crm.models.conversations import NOTES_MAX_LENGTH
 from crm.models.equalities import STRANDS, EqualitiesAccess, EqualitiesAnswers, Ethnicity, Identifies
 from crm.selectors import members_visible_to
 from crm.selectors.conversations import assessments_visible_to, conversations_visible_to, follow_ups_due
-from crm.selectors.equalities import can_view_equalities_summary, equalities_summary
+from crm.selectors.equalities import can_read_equalities, can_view_equalities_summary, equalities_summary
 from crm.selectors.segments import segment_members, usable_segments
 from crm.services import conversations as conversation_services
 from crm.services import equalities as equalities_services
@@ -440,6 +440,8 @@ class MemberEqualitiesView(QuorumAPIMixin, APIView):
     )
     def get(self, request: Request, member_id: int) -> Response:
         member = get_object_or_404(members_visible_to(request.user), pk=member_id)
+        if not can_read_equalities(request.user, member):  # a member's own answers are at equalities/me/
+            raise PermissionDenied("Reading a member's equalities answers needs a permission you do not have.")
         answers = equalities_services.read_equalities_answers(
             reader=request.user, member=member, via=EqualitiesAccess.Via.API
         )
