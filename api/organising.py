@@ -69,6 +69,7 @@ class SegmentCreateSerializer(StrictInputMixin, serializers.Serializer):
             max_length=segment_services.MAX_FILTER_VALUES,
         ),
         required=False,
+        default=dict,
         help_text='Member list filters, e.g. {"status": ["active"], "branch": ["3"]}.',
     )
     is_shared = serializers.BooleanField(required=False, default=False)

@@ -20,7 +20,6 @@ from crm.services.equalities import (
     read_equalities_answers,
     record_equalities_answers,
     save_own_equalities_answers,
-    withdraw_own_equalities_answers,
 )
 from crm.services.segments import save_segment
 from tests.factories import MemberFactory
