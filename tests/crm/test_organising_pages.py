@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
 from django.urls import reverse
@@ -87,3 +88,18 @@ def test_the_organising_home_says_training_status_is_not_there_yet(client, union
     client.force_login(union.users.national)
     html = client.get(reverse("organising_home")).content.decode()
     assert "Reps by training status will appear here once events" in html
+
+
+def test_seed_demo_flush_clears_organising_data_too(union):
+    from django.core.management import call_command
+
+    from crm.models import Conversation, EqualitiesAnswers, Segment
+    from crm.services.equalities import save_own_equalities_answers
+    from crm.services.segments import save_segment
+
+    record_assessment(actor=union.users.national, member=union.members.oak, score=2, assessed_on=timezone.localdate())
+    save_own_equalities_answers(user=union.users.member_oak, answers={"lgbt_member": "yes"})
+    save_segment(actor=union.users.national, name="All", filters={"branch": [str(union.branches.leeds.pk)]})
+    call_command("seed_demo", members=100, seed=3, flush=True, stdout=io.StringIO(), stderr=io.StringIO())
+    assert not EqualitiesAnswers.objects.exists() and not Segment.objects.exists()
+    assert not Conversation.objects.exists()
