@@ -67,10 +67,6 @@ def density_trend(workplaces: list[Workplace], *, today: datetime.date | None = 
     return rows
 
 
-def workplaces_for_organising(user: User) -> QuerySet[Workplace]:
-    return workplaces_with_density(user)
-
-
 def latest_score() -> Subquery:
     return Subquery(
         Assessment.objects.filter(member=OuterRef("pk")).order_by("-assessed_on", "-id").values("score")[:1],

@@ -10,13 +10,12 @@ from django.shortcuts import render
 
 from crm.models import Assessment
 from crm.permissions import can_view_member_lists
-from crm.selectors import membership_trend_for
+from crm.selectors import membership_trend_for, workplaces_with_density
 from crm.selectors.equalities import can_view_equalities_summary
 from crm.selectors.organising import (
     TREND_MONTHS_AGO,
     assessment_counts,
     density_trend,
-    workplaces_for_organising,
     workplaces_without_rep,
 )
 from crm.views import _require
@@ -36,7 +35,7 @@ def organising_home(request: HttpRequest) -> HttpResponse:
 def density(request: HttpRequest) -> HttpResponse:
     _require(can_view_member_lists(request.user))
     order = "density" if request.GET.get("order") != "name" else "name"
-    workplaces = workplaces_for_organising(request.user).order_by(
+    workplaces = workplaces_with_density(request.user).order_by(
         *(("density", "name", "id") if order == "density" else ("name", "id"))
     )
     page = Paginator(workplaces, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -59,7 +58,7 @@ def density(request: HttpRequest) -> HttpResponse:
 @login_required
 def assessments(request: HttpRequest) -> HttpResponse:
     _require(can_view_member_lists(request.user))
-    workplaces = workplaces_for_organising(request.user).order_by("name", "id")
+    workplaces = workplaces_with_density(request.user).order_by("name", "id")
     page = Paginator(workplaces, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
