@@ -7,7 +7,8 @@
   (its version, the time and who recorded it are kept).
 - Every read of one member's answers goes through read_equalities_answers, which writes an
   EqualitiesAccess row (who, whose, when, page or API).
-- The audit trail records that answers were saved or withdrawn, never what they are; nothing here logs them.
+- The audit trail records that answers were saved or withdrawn (not on the member's page history), never
+  what they are; nothing here logs them.
 """
 
 from __future__ import annotations
@@ -69,11 +70,12 @@ def _save(member: Member, answers: dict[str, str], *, entered_by: str, recorded_
         row.entered_by, row.consent_wording_version = entered_by, CONSENT_WORDING_VERSION
         row.consent_recorded_at, row.consent_recorded_by, row.updated_at = now, recorded_by, now
         row.save()
+    # Not linked to the member (member=None), so it stays off the member page's history, which reps and
+    # organisers read: even that a member answered is kept out of sight. The target still names the row.
     record_audit(
         actor=recorded_by,
         action=AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,
         target=row,
-        member=member,
         summary="Equalities answers saved " + ("by the member" if entered_by == "member" else "with consent"),
     )
     return row
@@ -100,7 +102,6 @@ def withdraw_own_equalities_answers(*, user: User) -> bool:
         actor=user,
         action=AuditEntry.Action.DELETE,
         target=row,
-        member=row.member,
         summary="Equalities answers withdrawn by the member",
     )
     row.delete()

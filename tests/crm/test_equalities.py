@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crm.errors import NotPermitted, ServiceError
-from crm.models import EqualitiesAccess, EqualitiesAnswers, Member, User
+from crm.models import AuditEntry, EqualitiesAccess, EqualitiesAnswers, Member, User
 from crm.selectors.equalities import equalities_summary, strand_members, suppress_row
 from crm.services.conversations import log_conversation
 from crm.services.equalities import (
@@ -208,11 +208,14 @@ def test_a_member_sees_only_their_own_answers(client, answered):
     assert client.get("/api/v1/equalities/me/").json()["ethnicity"] == SECRET_VALUE
 
 
-def test_the_audit_trail_says_answers_were_saved_but_never_what_they_are(client, union):
+def test_the_audit_trail_says_answers_were_saved_but_never_what_they_are_nor_on_the_member_page(client, union):
     save_own_equalities_answers(user=union.users.member_oak, answers=ANSWERS)
+    entry = AuditEntry.objects.get(target_type="crm.equalitiesanswers")
+    assert entry.target_id == union.members.oak.pk and entry.summary == "Equalities answers saved by the member"
+    assert entry.changes == {} and entry.member is None
     client.force_login(union.users.national)
     html = client.get(reverse("member_detail", args=[union.members.oak.pk])).content.decode()
-    assert "Equalities answers saved by the member" in html
+    assert "Equalities answers" not in html
     assert SECRET_VALUE not in html and SECRET_LABEL not in html
 
 
