@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -22,12 +22,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.models import Assessment, Conversation, Member, Segment
+from crm.filters import YES_NO
+from crm.models import Assessment, Conversation, Member, Segment, Workplace
 from crm.models.conversations import NOTES_MAX_LENGTH
 from crm.models.equalities import STRANDS, EqualitiesAccess, EqualitiesAnswers, Ethnicity, Identifies
-from crm.selectors import members_visible_to
+from crm.permissions import can_view_member_lists
+from crm.selectors import members_visible_to, workplaces_with_density
 from crm.selectors.conversations import assessments_visible_to, conversations_visible_to, follow_ups_due
 from crm.selectors.equalities import can_read_equalities, can_view_equalities_summary, equalities_summary
+from crm.selectors.organising import assessment_counts, density_trend, workplaces_without_rep
 from crm.selectors.segments import segment_members, usable_segments
 from crm.services import conversations as conversation_services
 from crm.services import equalities as equalities_services
@@ -204,26 +207,22 @@ def _scoped_members(request) -> QuerySet[Member]:
 
 class ConversationFilter(django_filters.FilterSet):
     member = django_filters.ModelChoiceFilter(queryset=_scoped_members)
-    follow_up_due = django_filters.BooleanFilter(
-        label="Follow-up due (today or earlier, not done)", method="filter_follow_up_due"
+    follow_up_due = django_filters.ChoiceFilter(
+        label="Follow-up due (today or earlier, not done)", choices=YES_NO, method="filter_follow_up_due"
     )
-    mine = django_filters.BooleanFilter(label="Logged by me", method="filter_mine")
+    mine = django_filters.ChoiceFilter(label="Logged by me", choices=YES_NO, method="filter_mine")
 
     class Meta:
         model = Conversation
         fields: list[str] = []
 
     def filter_follow_up_due(self, queryset, name, value):
-        if value is None:
-            return queryset
         due = follow_ups_due(queryset)
-        return due if value else queryset.exclude(pk__in=due.values("pk"))
+        return due if value == "true" else queryset.exclude(pk__in=due.values("pk"))
 
     def filter_mine(self, queryset, name, value):
-        if value is None:
-            return queryset
         user = self.request.user
-        return queryset.filter(logged_by=user) if value else queryset.exclude(logged_by=user)
+        return queryset.filter(logged_by=user) if value == "true" else queryset.exclude(logged_by=user)
 
 
 class AssessmentFilter(django_filters.FilterSet):
@@ -489,3 +488,90 @@ class EqualitiesSummaryView(QuorumAPIMixin, APIView):
             request.user, branch=request.query_params.get("branch"), region=request.query_params.get("region")
         )
         return Response(EqualitiesSummarySerializer(summary).data)
+
+
+# --- Organising figures per workplace ---------------------------------------------------------------------
+
+
+class TrendPointSerializer(serializers.Serializer):
+    months_ago = serializers.IntegerField()
+    on = serializers.DateField()
+    members = serializers.IntegerField(help_text="Active members then, derived from joins and status changes.")
+
+
+class AssessmentCountsSerializer(serializers.Serializer):
+    leader = serializers.IntegerField(help_text="Latest assessment 1.")
+    supporter = serializers.IntegerField(help_text="Latest assessment 2.")
+    undecided = serializers.IntegerField(help_text="Latest assessment 3.")
+    opposed = serializers.IntegerField(help_text="Latest assessment 4.")
+    hostile = serializers.IntegerField(help_text="Latest assessment 5.")
+    not_assessed = serializers.IntegerField()
+
+
+class OrganisingWorkplaceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    branch = serializers.IntegerField(source="branch_id")
+    eligible_staff = serializers.IntegerField()
+    members_count = serializers.IntegerField(help_text="Active members now.")
+    density = serializers.FloatField(allow_null=True, help_text="Active members ÷ eligible staff (0..1).")
+    has_workplace_rep = serializers.BooleanField()
+    trend = TrendPointSerializer(many=True)
+    assessments = AssessmentCountsSerializer(help_text="Active members by their latest assessment.")
+
+
+class OrganisingWorkplaceFilter(django_filters.FilterSet):
+    without_rep = django_filters.ChoiceFilter(
+        label="Without a current workplace rep", choices=YES_NO, method="filter_without_rep"
+    )
+
+    class Meta:
+        model = Workplace
+        fields: list[str] = []
+
+    def filter_without_rep(self, queryset, name, value):
+        without = workplaces_without_rep(self.request.user).values("pk")
+        return queryset.filter(pk__in=without) if value == "true" else queryset.exclude(pk__in=without)
+
+
+@extend_schema_view(list=extend_schema(summary="Organising figures per workplace in your scope, lowest density first"))
+class OrganisingWorkplaceViewSet(QuorumAPIMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Density now and derived 3 and 12 months ago, whether there is a workplace rep, and active members by
+    their latest assessment, for each workplace in the caller's scope (staff only)."""
+
+    serializer_class = OrganisingWorkplaceSerializer
+    filterset_class = OrganisingWorkplaceFilter
+
+    def get_queryset(self) -> QuerySet[Workplace]:
+        return workplaces_with_density(self.request.user).order_by(F("density").asc(nulls_last=True), "name", "id")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not can_view_member_lists(request.user):
+            raise PermissionDenied("Organising figures are for union staff.")
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        without = set(
+            workplaces_without_rep(request.user).filter(pk__in=[w.pk for w in page]).values_list("pk", flat=True)
+        )
+        trends = {row["workplace"].pk: row for row in density_trend(page)}
+        scores = {row["workplace"].pk: row for row in assessment_counts(page)}
+        names = ["leader", "supporter", "undecided", "opposed", "hostile"]
+        rows = []
+        for workplace in page:
+            counts = {name: cell["members"] for name, cell in zip(names, scores[workplace.pk]["scores"], strict=True)}
+            rows.append(
+                {
+                    "id": workplace.pk,
+                    "name": workplace.name,
+                    "branch_id": workplace.branch_id,
+                    "eligible_staff": workplace.eligible_staff,
+                    "members_count": workplace.members_count,
+                    "density": workplace.density,
+                    "has_workplace_rep": workplace.pk not in without,
+                    "trend": [
+                        {"months_ago": t["months"], "on": t["on"], "members": t["members"]}
+                        for t in trends[workplace.pk]["then"]
+                    ],
+                    "assessments": counts | {"not_assessed": scores[workplace.pk]["not_assessed"]},
+                }
+            )
+        return self.get_paginated_response(OrganisingWorkplaceSerializer(rows, many=True).data)

@@ -16,6 +16,7 @@ router.register("positions", views.PositionViewSet, basename="position")
 router.register("segments", organising.SegmentViewSet, basename="segment")
 router.register("conversations", organising.ConversationViewSet, basename="conversation")
 router.register("assessments", organising.AssessmentViewSet, basename="assessment")
+router.register("organising/workplaces", organising.OrganisingWorkplaceViewSet, basename="organising-workplace")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),

@@ -197,6 +197,7 @@ def test_filter_by_member_and_follow_up_due(api_as, talked):
     assert client.post(f"/api/v1/conversations/{conversation.pk}/follow-up-done/").status_code == 200
     due = client.get("/api/v1/conversations/?follow_up_due=true").json()["results"]
     assert {r["member"] for r in due} == {talked.members.elm.pk}
+    assert client.get("/api/v1/conversations/?follow_up_due=soon").status_code == 400
     bristol = api_as("organiser_bristol")
     assert bristol.post(f"/api/v1/conversations/{conversation.pk}/follow-up-done/").status_code == 404
 
@@ -317,3 +318,36 @@ def test_the_members_endpoint_never_carries_equalities_answers(api_as, union):
         body = client.get(url).content.decode()
         assert "black_caribbean" not in body and "ethnicity" not in body and "equalities" not in body
     assert not EqualitiesAccess.objects.exists()
+
+
+# --- organising figures -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_organising_workplaces_follow_scope(api_as, union, persona):
+    expected = {
+        "national": {"Oak Primary", "Elm Academy", "Ash College"},
+        "organiser_north": {"Oak Primary", "Elm Academy"},
+        "organiser_bristol": {"Ash College"},
+        "rep_oak": {"Oak Primary"},
+    }
+    response = api_as(persona).get("/api/v1/organising/workplaces/")
+    if persona not in expected:
+        assert response.status_code == 403
+        return
+    assert response.status_code == 200
+    assert {row["name"] for row in response.json()["results"]} == expected[persona]
+
+
+def test_organising_workplaces_figures(api_as, union):
+    record_assessment(actor=union.users.national, member=union.members.oak, score=1, assessed_on=TODAY())
+    rows = {r["name"]: r for r in api_as("national").get("/api/v1/organising/workplaces/").json()["results"]}
+    oak = rows["Oak Primary"]
+    assert oak["members_count"] == 2 and oak["density"] == 2 / 40 and oak["has_workplace_rep"] is True
+    assert oak["assessments"] == {"leader": 1, "supporter": 0, "undecided": 0, "opposed": 0, "hostile": 0,
+                                  "not_assessed": 1}  # fmt: skip
+    assert [t["months_ago"] for t in oak["trend"]] == [3, 12]
+    assert rows["Elm Academy"]["has_workplace_rep"] is False
+    without = api_as("national").get("/api/v1/organising/workplaces/?without_rep=true").json()["results"]
+    assert {r["name"] for r in without} == {"Elm Academy", "Ash College"}
+    assert api_as("national").get("/api/v1/organising/workplaces/?without_rep=perhaps").status_code == 400
