@@ -16,6 +16,7 @@ urlpatterns = [
     path("my-workplaces/", views.my_workplaces, name="my_workplaces"),
     # Organising: tags, segments, conversations, assessments, equalities, organising views.
     path("members/bulk-tag/", segments.bulk_tag, name="bulk_tag"),
+    path("members/bulk-tag/jobs/<str:job_id>/", segments.bulk_tag_job, name="bulk_tag_job"),
     path("members/<int:member_id>/tags/", segments.member_tag, name="member_tag"),
     path("members/<int:member_id>/conversations/new/", conversations.conversation_create, name="conversation_create"),
     path("members/<int:member_id>/assessments/new/", conversations.assessment_create, name="assessment_create"),

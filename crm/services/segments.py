@@ -10,11 +10,11 @@ who was in the list. So a member's own history shows tags added one by one, not 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from crm.errors import NotPermitted, ServiceError
@@ -136,30 +136,52 @@ def _insert_tag_rows(members, tag: Tag) -> int:
         return max(cursor.rowcount, 0)
 
 
+# A bulk tag works through the matching members in windows of this many member ids, reporting progress
+# after each (the whole still one transaction).
+BULK_TAG_WINDOW = 25_000
+
+
 @transaction.atomic
-def bulk_tag_members(*, actor: User, filters: Mapping, tag_name: str, remove: bool = False) -> int:
+def bulk_tag_members(
+    *,
+    actor: User,
+    filters: Mapping,
+    tag_name: str,
+    remove: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Add a tag to (or remove it from) every member the actor can see that matches the member list's filters.
 
     All or nothing, in one transaction. Raises NotPermitted for users who cannot tag, ServiceError for an
-    invalid or out-of-scope filter or a bad tag name (nothing tagged). Returns how many members changed.
+    invalid or out-of-scope filter or a bad tag name (nothing tagged). Returns how many members changed;
+    `progress(done, total)` is called as it goes (in member ids, so approximate). Running it again changes
+    nothing and, having changed nothing, writes no audit row.
     """
     if not can_tag_members(actor):
         raise NotPermitted("Only organisers and national admins can tag members.")
     name = clean_tag_name(tag_name)
     cleaned = _known_filters(clean_filters(filters))
-    members = members_matching(actor, cleaned)
+    members = members_matching(actor, cleaned).order_by()
     tag = _existing_tag(name) if remove else Tag.objects.get_or_create(name=name)[0]
     if remove:
-        count = Member.tags.through.objects.filter(tag=tag, member_id__in=members.order_by().values("pk")).delete()[0]
+        count = Member.tags.through.objects.filter(tag=tag, member_id__in=members.values("pk")).delete()[0]
     else:
-        count = _insert_tag_rows(members, tag)
-    record_audit(
-        actor=actor,
-        action=AuditEntry.Action.UPDATE,
-        target=tag,
-        summary=f"{'Removed tag' if remove else 'Tagged'} {name} {'from' if remove else 'on'} {count} members",
-        changes={"action": "remove" if remove else "add", "tag": name, "filters": cleaned, "members": count},
-    )
+        count = 0
+        bounds = members.aggregate(first=Min("pk"), last=Max("pk"))
+        if bounds["first"] is not None:
+            first, last = bounds["first"], bounds["last"]
+            for start in range(first, last + 1, BULK_TAG_WINDOW):
+                count += _insert_tag_rows(members.filter(pk__gte=start, pk__lt=start + BULK_TAG_WINDOW), tag)
+                if progress:
+                    progress(min(start + BULK_TAG_WINDOW, last + 1) - first, last + 1 - first)
+    if count:
+        record_audit(
+            actor=actor,
+            action=AuditEntry.Action.UPDATE,
+            target=tag,
+            summary=f"{'Removed tag' if remove else 'Tagged'} {name} {'from' if remove else 'on'} {count} members",
+            changes={"action": "remove" if remove else "add", "tag": name, "filters": cleaned, "members": count},
+        )
     return count
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from celery.result import AsyncResult
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from crm import tasks
 from crm.errors import NotPermitted, ServiceError
 from crm.models import Segment
 from crm.selectors.segments import can_use_segment, members_matching, scope_key, segments_for
@@ -79,8 +82,10 @@ def bulk_tag(request: HttpRequest) -> HttpResponse:
         count = members_matching(request.user, filters).count()
     except ServiceError as error:
         filter_error = error.message
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not filter_error:
         remove = form.cleaned_data["action"] == "remove"
+        if count is not None and count > BULK_TAG_IN_BACKGROUND and not settings.CELERY_TASK_ALWAYS_EAGER:
+            return _start_bulk_tag_job(request, filters, form.cleaned_data["tag"], remove, count)
         try:
             changed = services.bulk_tag_members(
                 actor=request.user, filters=filters, tag_name=form.cleaned_data["tag"], remove=remove
@@ -101,6 +106,50 @@ def bulk_tag(request: HttpRequest) -> HttpResponse:
         "crm/segments/bulk_tag.html",
         {"form": form, "count": count, "filter_error": filter_error, "back_url": member_list_url(filters)},
         status=400 if request.method == "POST" or filter_error else 200,
+    )
+
+
+# Lists longer than this are tagged by a Celery task, with a page that shows its progress.
+BULK_TAG_IN_BACKGROUND = 20_000
+SESSION_JOBS = "bulk_tag_jobs"
+
+
+def _start_bulk_tag_job(request: HttpRequest, filters: dict, tag: str, remove: bool, count: int) -> HttpResponse:
+    result = tasks.bulk_tag_members.delay(request.user.pk, filters, tag, remove)
+    jobs = request.session.get(SESSION_JOBS, {})
+    jobs = dict(list(jobs.items())[-9:])  # the user's last few jobs are enough to look back at
+    jobs[result.id] = {"tag": tag, "remove": remove, "count": count, "back": member_list_url(filters)}
+    request.session[SESSION_JOBS] = jobs
+    return redirect("bulk_tag_job", job_id=result.id)
+
+
+@login_required
+def bulk_tag_job(request: HttpRequest, job_id: str) -> HttpResponse:
+    """The progress of a background bulk tag started by this user (in this session); 404 for any other."""
+    job = request.session.get(SESSION_JOBS, {}).get(job_id)
+    if job is None:
+        raise Http404("No such job.")
+    result = AsyncResult(job_id)
+    done = total = 0
+    error = ""
+    if result.state == "PROGRESS" and isinstance(result.info, dict):
+        done, total = int(result.info.get("done", 0)), int(result.info.get("total", 0))
+    elif result.state == "FAILURE":
+        error = (
+            result.result.message if isinstance(result.result, ServiceError) else "The job failed; nothing was tagged."
+        )
+    finished = result.state in ("SUCCESS", "FAILURE")
+    return render(
+        request,
+        "crm/segments/bulk_tag_job.html",
+        {
+            "job": job,
+            "state": result.state,
+            "finished": finished,
+            "changed": result.result if result.state == "SUCCESS" else None,
+            "percent": round(100 * done / total) if total else (100 if finished else 0),
+            "error": error,
+        },
     )
 
 

@@ -279,3 +279,51 @@ def test_segment_pages_are_not_for_members_or_scrutineers(client, union, persona
     assert client.get(reverse("segment_list")).status_code == 403
     assert client.post(reverse("segment_create"), {"query": "", "name": "x"}).status_code == 403
     assert not Segment.objects.exists()
+
+
+# --- long lists in the background ---------------------------------------------------------------------------
+
+
+def test_the_bulk_tag_task_reports_progress_and_running_it_twice_changes_nothing(union):
+    from crm import tasks
+
+    user = union.users.organiser_north
+    first = tasks.bulk_tag_members.apply(args=[user.pk, {"status": ["active"]}, "ballot"]).get()
+    second = tasks.bulk_tag_members.apply(args=[user.pk, {"status": ["active"]}, "ballot"]).get()
+    assert (first, second) == (4, 0)
+    assert tagged("ballot") == {union.members.rep, union.members.oak, union.members.elm, union.members.supply}
+    assert AuditEntry.objects.filter(target_type="crm.tag").count() == 1  # the second run changed nothing
+    reports = []
+    bulk_tag_members(
+        actor=user, filters={}, tag_name="everyone", progress=lambda done, total: reports.append((done, total))
+    )
+    assert reports and reports[-1][0] == reports[-1][1]
+
+
+def test_a_bulk_tag_job_page_is_only_for_the_session_that_started_it(client, union):
+    client.force_login(union.users.organiser_north)
+    assert client.get(reverse("bulk_tag_job", args=["made-up-id"])).status_code == 404
+
+
+@pytest.mark.services
+def test_a_long_list_is_tagged_by_a_worker_with_a_progress_page(client, union, celery_worker_process, monkeypatch):
+    import time
+
+    from crm import tasks
+    from crm.views import segments as segment_views
+
+    monkeypatch.setattr(segment_views, "BULK_TAG_IN_BACKGROUND", 0)  # every list goes to the worker
+    monkeypatch.setattr(tasks.bulk_tag_members, "delay", lambda *args: tasks.bulk_tag_members.apply_async(
+        args=args, queue=celery_worker_process))  # fmt: skip
+    client.force_login(union.users.organiser_north)
+    response = client.post(reverse("bulk_tag"), {"query": "status=active", "tag": "rally", "action": "add"})
+    assert response.status_code == 302 and "/members/bulk-tag/jobs/" in response["Location"]
+    deadline = time.monotonic() + 60
+    while True:
+        html = client.get(response["Location"]).content.decode()
+        if "Done:" in html or time.monotonic() > deadline:
+            break
+        assert 'http-equiv="refresh"' in html
+        time.sleep(0.5)
+    assert "Done: 4 members gained the tag." in html
+    assert tagged("rally") == {union.members.rep, union.members.oak, union.members.elm, union.members.supply}
