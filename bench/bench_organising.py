@@ -178,7 +178,8 @@ def run() -> dict:
         "title": f"Organising at {SIZE:,} members (PostgreSQL): bulk tag and equalities summary",
         "rows": rows,
         "notes": [
-            "Bulk tag: one INSERT … SELECT of the filtered members' ids (no member row comes into Python), "
+            "Bulk tag: an INSERT … SELECT of the filtered members' ids per window of 25,000 ids (no member row "
+            "comes into Python), "
             "skipping members who have the tag; untagging is one DELETE. Each in one transaction with one audit row. "
             "Adding is dominated by writing the link rows into the table's four indexes and by the foreign-key "
             "checks PostgreSQL runs for each new row at commit.",
