@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import dues, outreach, views
+from . import dues, organising, outreach, views
 
 app_name = "api"
 
@@ -18,10 +18,18 @@ router.register("dues/members", dues.DuesStateViewSet, basename="dues-member")
 router.register("dues/payments", dues.DuesPaymentViewSet, basename="dues-payment")
 router.register("campaigns", outreach.CampaignViewSet, basename="campaign")
 router.register("messages", outreach.MessageViewSet, basename="message")
+router.register("segments", organising.SegmentViewSet, basename="segment")
+router.register("conversations", organising.ConversationViewSet, basename="conversation")
+router.register("assessments", organising.AssessmentViewSet, basename="assessment")
+router.register("organising/workplaces", organising.OrganisingWorkplaceViewSet, basename="organising-workplace")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.SwaggerDocsView.as_view(), name="docs"),
+    path("members/bulk-tag/", organising.BulkTagView.as_view(), name="member-bulk-tag"),
+    path("equalities/me/", organising.MyEqualitiesView.as_view(), name="equalities-me"),
+    path("equalities/summary/", organising.EqualitiesSummaryView.as_view(), name="equalities-summary"),
+    path("equalities/members/<int:member_id>/", organising.MemberEqualitiesView.as_view(), name="equalities-member"),
     *router.urls,
 ]

@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-MODULES = ("member_list", "counting", "outreach")
+MODULES = ("member_list", "counting", "outreach", "organising")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=None, help="timed requests per headline measurement")
     args = parser.parse_args(argv)
 
-    if "member_list" in args.only or "outreach" in args.only:
+    if "member_list" in args.only or "outreach" in args.only or "organising" in args.only:
         from bench import bench_member_list
 
         bench_member_list.configure()  # points Django at PostgreSQL before anything else sets it up

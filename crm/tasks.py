@@ -108,3 +108,17 @@ def clean_up_outreach() -> int:
     """Daily: forget webhook events older than OUTREACH_EVENT_DAYS (their effect is on the messages)."""
     cutoff = timezone.now() - datetime.timedelta(days=settings.OUTREACH_EVENT_DAYS)
     return outreach.ProviderEvent.objects.filter(received_at__lt=cutoff).delete()[0]
+
+
+@shared_task(bind=True)
+def bulk_tag_members(self, user_id: int, filters: dict, tag_name: str, remove: bool = False) -> int:
+    """Tag (or untag) a filtered list in the background, reporting progress; running it again changes nothing."""
+    from crm.models import User
+    from crm.services.segments import bulk_tag_members as bulk_tag
+
+    def report(done: int, total: int) -> None:
+        if not self.request.is_eager:  # an eager run has no result backend to report to
+            self.update_state(state="PROGRESS", meta={"done": done, "total": total})
+
+    user = User.objects.get(pk=user_id)
+    return bulk_tag(actor=user, filters=filters, tag_name=tag_name, remove=remove, progress=report)

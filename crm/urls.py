@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from crm import views
-from crm.views import dues, outreach
+from crm.views import conversations, dues, equalities, organising, outreach, segments
 from crm.webhooks import anymail_urls
 
 urlpatterns = [
@@ -43,4 +43,25 @@ urlpatterns = [
     path("webhooks/twilio/status/", outreach.twilio_status, name="twilio_status"),
     path("webhooks/twilio/inbound/", outreach.twilio_inbound, name="twilio_inbound"),
     path("anymail/", include(anymail_urls())),
+    # Organising: tags, segments, conversations, assessments, equalities, organising views.
+    path("members/bulk-tag/", segments.bulk_tag, name="bulk_tag"),
+    path("members/bulk-tag/jobs/<str:job_id>/", segments.bulk_tag_job, name="bulk_tag_job"),
+    path("members/<int:member_id>/tags/", segments.member_tag, name="member_tag"),
+    path("members/<int:member_id>/conversations/new/", conversations.conversation_create, name="conversation_create"),
+    path("members/<int:member_id>/assessments/new/", conversations.assessment_create, name="assessment_create"),
+    path("members/<int:member_id>/equalities/", equalities.member_equalities, name="member_equalities"),
+    path("members/<int:member_id>/equalities/edit/", equalities.member_equalities_edit, name="member_equalities_edit"),
+    path("conversations/<int:conversation_id>/follow-up-done/", conversations.follow_up_done, name="follow_up_done"),
+    path("my-equalities/", equalities.my_equalities, name="my_equalities"),
+    path("my-equalities/withdraw/", equalities.my_equalities_withdraw, name="my_equalities_withdraw"),
+    path("organising/", organising.organising_home, name="organising_home"),
+    path("organising/density/", organising.density, name="organising_density"),
+    path("organising/assessments/", organising.assessments, name="organising_assessments"),
+    path("organising/without-reps/", organising.without_reps, name="organising_without_reps"),
+    path("organising/equalities/", equalities.equalities_summary_page, name="equalities_summary"),
+    path("organising/follow-ups/", conversations.follow_up_list, name="follow_up_list"),
+    path("organising/segments/", segments.segment_list, name="segment_list"),
+    path("organising/segments/new/", segments.segment_create, name="segment_create"),
+    path("organising/segments/<int:segment_id>/edit/", segments.segment_edit, name="segment_edit"),
+    path("organising/segments/<int:segment_id>/delete/", segments.segment_delete, name="segment_delete"),
 ]

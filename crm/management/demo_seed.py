@@ -32,14 +32,19 @@ from django.utils.text import slugify
 
 from crm.management import demo_data as data
 from crm.models import (
+    Assessment,
     AuditEntry,
     Branch,
+    Conversation,
     Employer,
+    EqualitiesAccess,
+    EqualitiesAnswers,
     Member,
     MembershipSnapshot,
     Position,
     Region,
     Sector,
+    Segment,
     Tag,
     User,
     Workplace,
@@ -55,6 +60,13 @@ ORGANISER_REGION = "yorkshire-humber"
 
 # The crm tables seed_demo fills (and --flush empties), children first.
 CRM_DATA_MODELS: tuple[type[Model], ...] = (
+    # Organising: saved filters name branches, and conversations, assessments and equalities answers hang on members.
+    Segment.shared_with.through,
+    Segment,
+    EqualitiesAccess,
+    EqualitiesAnswers,
+    Assessment,
+    Conversation,
     Member.tags.through,
     Position,
     AuditEntry,

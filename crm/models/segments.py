@@ -20,6 +20,9 @@ class Segment(models.Model):
     # The member list's query string as a dict of lists: {"branch": ["3"], "status": ["active"]}.
     filters = models.JSONField(default=dict, blank=True)
     is_shared = models.BooleanField(default=False, help_text="Colleagues with the same scope may use it.")
+    # Named colleagues it is shared with (each of the same scope as the owner when shared, and still so
+    # when they use it: see crm.services.segments.scope_key).
+    shared_with = models.ManyToManyField(User, blank=True, related_name="segments_shared_with_me")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -18,6 +18,7 @@ from crm.forms import EndPositionForm, MemberForm, PositionForm
 from crm.models import Employer, Member, Position, User, Workplace
 from crm.permissions import can_manage_member, can_manage_members_in, can_view_dashboard, can_view_member_lists
 from crm.selectors.dues import can_view_dues_of
+from crm.selectors.organising import member_organising_panel
 
 PAGE_SIZE = 50
 # Above this many workplaces (or employers) in scope, the filter lists only the chosen branch's.
@@ -141,6 +142,7 @@ def member_detail(request: HttpRequest, member_id: int) -> HttpResponse:
             "audit": selectors.audit_trail_of(member) if request.user.is_staff_role else [],
             "can_manage": can_manage_member(request.user, member),
             "can_see_dues": can_view_dues_of(request.user, member),
+            **member_organising_panel(request.user, member),
         },
     )
 
