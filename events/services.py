@@ -1,0 +1,602 @@
+"""Workflows that write events, registrations, attendance and certifications. Services are the only writers.
+
+Each runs in one transaction and raises a ServiceError a person can read, with nothing changed. Anything
+that counts places locks the event row first (select_for_update), so capacity is never exceeded however
+many people register at once, and the waiting list is served in order.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from crm.errors import NotPermitted, ServiceError
+from crm.models import AuditEntry, Branch, Member, Message, Region, User
+from crm.selectors import members_visible_to
+from crm.services import record_audit
+from crm.services.messages import queue_message
+from events import tokens
+from events.exports import csv_text
+from events.models import Certification, Course, Event, EventSeries, Registration
+from events.permissions import can_host_at, can_manage_event, can_register_others
+
+MAX_WEEKS = 52
+MAX_ACCESS_NEEDS = 2000
+MAX_DIETARY = 255
+
+EVENT_FIELDS = (
+    "kind",
+    "title",
+    "description",
+    "starts_at",
+    "ends_at",
+    "venue",
+    "online_url",
+    "capacity",
+    "registration_opens_at",
+    "registration_closes_at",
+    "audience",
+    "audience_region",
+    "audience_branch",
+    "audience_sector",
+    "audience_category",
+    "host_branch",
+    "host_region",
+    "course",
+)
+
+
+class RegistrationRefused(ServiceError):
+    """A member cannot register (or cancel) now: the reason says why. Nothing was changed."""
+
+
+class CheckInRefused(ServiceError):
+    """A check-in code was not accepted: the reason says why. Nothing was changed."""
+
+
+# --- Events -----------------------------------------------------------------------------------------------
+
+
+def _clean_event(details: dict[str, Any]) -> dict[str, Any]:
+    """Check an event's details as a whole; raise ServiceError naming the field at fault."""
+    unknown = set(details) - set(EVENT_FIELDS)
+    if unknown:
+        raise ServiceError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
+    cleaned = {field: details.get(field) for field in EVENT_FIELDS}
+    for text_field in ("description", "venue", "online_url", "audience_sector", "audience_category"):
+        cleaned[text_field] = (cleaned[text_field] or "").strip()
+    cleaned["audience"] = cleaned["audience"] or Event.Audience.EVERYONE
+    if cleaned["kind"] not in Event.Kind.values:
+        raise ServiceError("Choose the kind of event.", field="kind")
+    if not (cleaned["title"] or "").strip():
+        raise ServiceError("Give the event a title.", field="title")
+    for field in ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at"):
+        value = cleaned[field]
+        if not isinstance(value, datetime.datetime) or timezone.is_naive(value):
+            raise ServiceError("Give a date and time.", field=field)
+    if cleaned["ends_at"] <= cleaned["starts_at"]:
+        raise ServiceError("The event must end after it starts.", field="ends_at")
+    if cleaned["registration_closes_at"] <= cleaned["registration_opens_at"]:
+        raise ServiceError("Registration must close after it opens.", field="registration_closes_at")
+    if cleaned["registration_closes_at"] > cleaned["ends_at"]:
+        raise ServiceError("Registration must close by the end of the event.", field="registration_closes_at")
+    capacity = cleaned["capacity"]
+    if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= 100_000:
+        raise ServiceError("Give the number of places, from 1 to 100,000.", field="capacity")
+    if not cleaned["venue"] and not cleaned["online_url"]:
+        raise ServiceError("Give a venue, an online link, or both.", field="venue")
+    if cleaned["host_branch"] is not None and cleaned["host_region"] is not None:
+        raise ServiceError("An event is run by one branch or one region, not both.", field="host_region")
+    if cleaned["kind"] == Event.Kind.TRAINING and cleaned["course"] is None:
+        raise ServiceError("A training session is a session of a course: choose the course.", field="course")
+    if cleaned["kind"] != Event.Kind.TRAINING and cleaned["course"] is not None:
+        raise ServiceError("Only training sessions belong to a course.", field="course")
+    _clean_audience(cleaned)
+    return cleaned
+
+
+def _clean_audience(cleaned: dict[str, Any]) -> None:
+    audience = cleaned["audience"]
+    if audience == Event.Audience.STRAND:
+        # Equalities strands need the member's self-identification, which lives in crm's equalities table
+        # (being built in its own issue). Until then an event for a strand cannot be made, rather than
+        # guessing membership of a strand from anything else.
+        raise ServiceError(
+            "Events for an equalities strand are not available yet: they need the equalities records "
+            "members keep themselves. Choose another audience for now.",
+            field="audience",
+        )
+    needs = {
+        Event.Audience.REGION: ("audience_region", "Choose the region."),
+        Event.Audience.BRANCH: ("audience_branch", "Choose the branch."),
+        Event.Audience.SECTOR: ("audience_sector", "Choose the sector."),
+        Event.Audience.CATEGORY: ("audience_category", "Choose the membership category."),
+    }
+    if audience not in Event.Audience.values:
+        raise ServiceError("Choose who the event is for.", field="audience")
+    for kind, (field, message) in needs.items():
+        if audience == kind and not cleaned[field]:
+            raise ServiceError(message, field=field)
+        if audience != kind:
+            cleaned[field] = None if field in ("audience_region", "audience_branch") else ""
+
+
+def _host(cleaned: dict[str, Any]) -> Branch | Region | None:
+    return cleaned["host_branch"] or cleaned["host_region"]
+
+
+@transaction.atomic
+def create_event(*, actor: User, details: dict[str, Any], series: EventSeries | None = None) -> Event:
+    """Add an event run by the actor's branch or region (or nationally, by national admins).
+
+    Raises NotPermitted for a host outside the actor's patch, ServiceError for details that do not fit.
+    """
+    cleaned = _clean_event(details)
+    if not can_host_at(actor, _host(cleaned)):
+        raise NotPermitted(
+            "You can only run events for a branch or region in your own patch."
+            if _host(cleaned)
+            else "Only national admins run national events: choose the branch or region running it.",
+            field="host_branch",
+        )
+    event = Event.objects.create(**cleaned, series=series, created_by=actor)
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        target=event,
+        summary=f"Created {event.get_kind_display().lower()} {event.title}"[:255],
+        changes={"starts_at": [None, event.starts_at.isoformat()], "capacity": [None, event.capacity]},
+    )
+    return event
+
+
+def _weekly(value: datetime.datetime, week: int) -> datetime.datetime:
+    """The same local wall-clock time `week` weeks later: a 7pm call stays at 7pm across the clock change."""
+    local = timezone.localtime(value)
+    later = local.replace(tzinfo=None) + datetime.timedelta(weeks=week)
+    return timezone.make_aware(later, timezone.get_current_timezone())
+
+
+@transaction.atomic
+def create_weekly_events(*, actor: User, details: dict[str, Any], weeks: int) -> list[Event]:
+    """Make `weeks` events a week apart from the details of the first (each with its own places and
+    registration window, shifted by whole weeks in local time). All are made, or none."""
+    if not isinstance(weeks, int) or not 2 <= weeks <= MAX_WEEKS:
+        raise ServiceError(f"A weekly event repeats from 2 to {MAX_WEEKS} times.", field="weeks")
+    _clean_event(details)  # refuse before making the series
+    series = EventSeries.objects.create(title=details["title"], weeks=weeks)
+    shifted = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
+    return [
+        create_event(actor=actor, details={**details, **{f: _weekly(details[f], week) for f in shifted}}, series=series)
+        for week in range(weeks)
+    ]
+
+
+# --- Who may register -------------------------------------------------------------------------------------
+
+
+def in_audience(event: Event, member: Member) -> bool:
+    """Whether the event's audience rule includes the member (the strand rule includes nobody yet)."""
+    audience = event.audience
+    if audience == Event.Audience.EVERYONE:
+        return True
+    if audience == Event.Audience.REGION:
+        return member.branch.region_id == event.audience_region_id
+    if audience == Event.Audience.BRANCH:
+        return member.branch_id == event.audience_branch_id
+    if audience == Event.Audience.SECTOR:
+        return member.sector == event.audience_sector
+    if audience == Event.Audience.CATEGORY:
+        return member.category == event.audience_category
+    if audience == Event.Audience.REPS:
+        return member.positions.current().exists()
+    return False
+
+
+def missing_prerequisites(course: Course, member: Member) -> list[Course]:
+    held = Certification.objects.filter(member=member).values_list("course_id", flat=True)
+    return list(course.prerequisites.exclude(pk__in=held).order_by("title"))
+
+
+def why_cannot_register(event: Event, member: Member, *, at: datetime.datetime | None = None) -> str:
+    """The reason this member cannot register for this event now, or '' if they can."""
+    at = at or timezone.now()
+    if event.is_cancelled:
+        return "This event has been cancelled."
+    if at < event.registration_opens_at:
+        return f"Registration opens on {timezone.localtime(event.registration_opens_at):%-d %B %Y at %H:%M}."
+    if at >= event.registration_closes_at:
+        return "Registration for this event has closed."
+    if member.status != Member.Status.ACTIVE:
+        return "Only active members can register for events."
+    if not in_audience(event, member):
+        return f"This event is for {event.audience_label().lower()} only."
+    if event.course_id:
+        missing = missing_prerequisites(event.course, member)
+        if missing:
+            return f"{event.course.title} needs {', '.join(c.title for c in missing)} first."
+        if Certification.objects.filter(member=member, course_id=event.course_id).exists():
+            return f"{member.full_name} has already completed {event.course.title}."
+    if event.registrations.filter(member=member).exclude(status=Registration.Status.CANCELLED).exists():
+        return f"{member.full_name} is already registered for this event."
+    return ""
+
+
+def _may_act_for(actor: User, member: Member) -> bool:
+    """A member acts for themselves; reps and organisers for the members they can see."""
+    if not (actor and actor.is_authenticated and actor.is_active):
+        return False
+    if actor.member_id == member.pk:
+        return True
+    return can_register_others(actor) and members_visible_to(actor).filter(pk=member.pk).exists()
+
+
+def _message_for(registration: Registration, what: str) -> None:
+    event = registration.event
+    when = f"{timezone.localtime(event.starts_at):%A %-d %B %Y, %H:%M}"
+    where = event.venue or event.online_url
+    subjects = {
+        "confirmed": f"Your place at {event.title}",
+        "waiting": f"You are on the waiting list for {event.title}",
+        "promoted": f"A place has come up for you at {event.title}",
+        "cancelled": f"Your registration for {event.title} is cancelled",
+        "reminder": f"Reminder: {event.title}",
+    }
+    lines = {
+        "confirmed": f"You have a place at {event.title} on {when}, at {where}.",
+        "waiting": f"{event.title} on {when} is full, so you are on the waiting list. "
+        "If a place comes up it is yours, and we will tell you.",
+        "promoted": f"A place has come up and it is yours: {event.title} on {when}, at {where}.",
+        "cancelled": f"Your registration for {event.title} on {when} is cancelled.",
+        "reminder": f"{event.title} is on {when}, at {where}. Bring your check-in code: "
+        f"{tokens.checkin_code(registration)}.",
+    }
+    queue_message(
+        member=registration.member,
+        channel=Message.Channel.EMAIL,
+        basis=Message.Basis.SERVICE,
+        key=f"event:{event.pk}:registration:{registration.pk}:{what}",
+        subject=subjects[what],
+        body=f"Dear {registration.member.first_name},\n\n{lines[what]}\n",
+    )
+
+
+# --- Registration -----------------------------------------------------------------------------------------
+
+
+def _answers(access_needs: str, needs_childcare: bool, dietary_needs: str) -> dict[str, Any]:
+    access_needs, dietary_needs = (access_needs or "").strip(), (dietary_needs or "").strip()
+    if len(access_needs) > MAX_ACCESS_NEEDS:
+        raise ServiceError(f"Keep access needs to {MAX_ACCESS_NEEDS} characters.", field="access_needs")
+    if len(dietary_needs) > MAX_DIETARY:
+        raise ServiceError(f"Keep dietary needs to {MAX_DIETARY} characters.", field="dietary_needs")
+    return {"access_needs": access_needs, "needs_childcare": bool(needs_childcare), "dietary_needs": dietary_needs}
+
+
+@transaction.atomic
+def register_for_event(
+    *,
+    actor: User,
+    event: Event,
+    member: Member,
+    access_needs: str = "",
+    needs_childcare: bool = False,
+    dietary_needs: str = "",
+) -> Registration:
+    """Give the member a place, or a place on the waiting list when the event is full.
+
+    The event row is locked while places are counted, so concurrent registrations are served one at a
+    time and capacity is never exceeded. Raises NotPermitted when the actor may not act for the member,
+    RegistrationRefused (closed, not in the audience, missing prerequisites, already registered).
+    """
+    if not _may_act_for(actor, member):
+        raise NotPermitted("You cannot register this member.")
+    answers = _answers(access_needs, needs_childcare, dietary_needs)
+    event = Event.objects.select_for_update(of=("self",)).select_related("course").get(pk=event.pk)
+    member = Member.objects.select_related("branch").get(pk=member.pk)
+    reason = why_cannot_register(event, member)
+    if reason:
+        raise RegistrationRefused(reason)
+    taken = event.registrations.filter(status=Registration.Status.REGISTERED).count()
+    now = timezone.now()
+    full = taken >= event.capacity
+    try:
+        with transaction.atomic():
+            registration = Registration.objects.create(
+                event=event,
+                member=member,
+                status=Registration.Status.WAITING if full else Registration.Status.REGISTERED,
+                waiting_since=now if full else None,
+                registered_by=actor,
+                created_at=now,
+                **answers,
+            )
+    except IntegrityError as error:  # the unique constraint: registered at the same moment elsewhere
+        raise RegistrationRefused(f"{member.full_name} is already registered for this event.") from error
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        target=registration,
+        member=member,
+        # Never the answers: access needs are sensitive and the audit trail is read more widely.
+        summary=f"{registration.get_status_display()} for {event.title}"[:255],
+        changes={"status": [None, registration.status]},
+    )
+    _message_for(registration, "waiting" if full else "confirmed")
+    return registration
+
+
+def _promote_waiting(event: Event) -> list[Registration]:
+    """Fill free places from the waiting list, first come first served. The caller holds the event lock."""
+    free = event.capacity - event.registrations.filter(status=Registration.Status.REGISTERED).count()
+    if free <= 0:
+        return []
+    promoted = list(
+        event.registrations.filter(status=Registration.Status.WAITING)
+        .select_related("member", "event")
+        .order_by("waiting_since", "id")[:free]
+    )
+    for registration in promoted:
+        registration.status = Registration.Status.REGISTERED
+        registration.save(update_fields=["status"])
+        record_audit(
+            actor=None,
+            action=AuditEntry.Action.UPDATE,
+            target=registration,
+            member=registration.member,
+            summary=f"Given a place from the waiting list for {event.title}"[:255],
+            changes={"status": [Registration.Status.WAITING, Registration.Status.REGISTERED]},
+        )
+        _message_for(registration, "promoted")
+    return promoted
+
+
+@transaction.atomic
+def cancel_registration(*, actor: User, registration: Registration) -> Registration:
+    """Cancel a place (or a place on the waiting list); a freed place goes to the first person waiting.
+
+    The member, a rep or organiser who can see them, or the event's organisers may cancel, until the event
+    starts. Raises NotPermitted or RegistrationRefused, with nothing changed.
+    """
+    event = Event.objects.select_for_update().get(pk=registration.event_id)  # the event first, as registering
+    registration = Registration.objects.select_for_update().select_related("member").get(pk=registration.pk)
+    registration.event = event
+    if not (_may_act_for(actor, registration.member) or can_manage_event(actor, event)):
+        raise NotPermitted("You cannot cancel this registration.")
+    if registration.status == Registration.Status.CANCELLED:
+        raise RegistrationRefused("This registration is already cancelled.")
+    if timezone.now() >= event.starts_at:
+        raise RegistrationRefused("This event has started: its registrations can no longer be cancelled.")
+    was = registration.status
+    registration.status, registration.cancelled_at = Registration.Status.CANCELLED, timezone.now()
+    registration.save(update_fields=["status", "cancelled_at"])
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=registration,
+        member=registration.member,
+        summary=f"Cancelled registration for {event.title}"[:255],
+        changes={"status": [was, registration.status]},
+    )
+    _message_for(registration, "cancelled")
+    if was == Registration.Status.REGISTERED:
+        _promote_waiting(event)
+    return registration
+
+
+# --- Check-in and attendance ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def check_in(*, actor: User, event: Event, code: str) -> Registration:
+    """Mark the holder of a check-in code as attending this event.
+
+    Raises NotPermitted unless the actor runs the event; CheckInRefused for a code that is not ours, one
+    for another event, a cancelled or waiting-list registration, or someone already checked in.
+    """
+    if not can_manage_event(actor, event):
+        raise NotPermitted("Only the event's organisers can check people in.")
+    try:
+        registration_id = tokens.registration_id_from_code(code)
+        registration = (
+            Registration.objects.select_for_update(of=("self",))
+            .select_related("member", "event")
+            .get(pk=registration_id)
+        )
+    except (tokens.BadToken, Registration.DoesNotExist) as error:
+        raise CheckInRefused("This is not a valid check-in code.", field="code") from error
+    if not tokens.verify_checkin_code(code, registration):
+        raise CheckInRefused("This is not a valid check-in code.", field="code")
+    if registration.event_id != event.pk:
+        other = registration.event
+        raise CheckInRefused(f"This code is for another event: {other}. It cannot be used here.", field="code")
+    name = registration.member.full_name
+    if registration.status == Registration.Status.CANCELLED:
+        raise CheckInRefused(f"{name} cancelled their registration.", field="code")
+    if registration.status == Registration.Status.WAITING:
+        raise CheckInRefused(f"{name} is on the waiting list and has no place.", field="code")
+    if registration.attendance == Registration.Attendance.ATTENDED:
+        raise CheckInRefused(
+            f"{name} was already checked in at {timezone.localtime(registration.checked_in_at):%H:%M}.", field="code"
+        )
+    was = registration.attendance
+    registration.attendance = Registration.Attendance.ATTENDED
+    registration.checked_in_at, registration.checked_in_by = timezone.now(), actor
+    registration.save(update_fields=["attendance", "checked_in_at", "checked_in_by"])
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=registration,
+        member=registration.member,
+        summary=f"Checked in at {event.title}"[:255],
+        changes={"attendance": [was, registration.attendance]},
+    )
+    return registration
+
+
+@transaction.atomic
+def record_no_shows(*, event_id: int) -> int:
+    """After an event ends, everyone with a place who was not checked in did not attend. Returns how many
+    were marked; a second run finds none left to mark."""
+    event = Event.objects.select_for_update().get(pk=event_id)
+    if event.is_cancelled or timezone.now() < event.ends_at:
+        return 0
+    absent = list(
+        event.registrations.filter(
+            status=Registration.Status.REGISTERED, attendance=Registration.Attendance.UNKNOWN
+        ).select_related("member")
+    )
+    for registration in absent:
+        registration.attendance = Registration.Attendance.NO_SHOW
+        registration.save(update_fields=["attendance"])
+        record_audit(
+            actor=None,
+            action=AuditEntry.Action.UPDATE,
+            target=registration,
+            member=registration.member,
+            summary=f"Did not attend {event.title}"[:255],
+            changes={"attendance": [Registration.Attendance.UNKNOWN, Registration.Attendance.NO_SHOW]},
+        )
+    return len(absent)
+
+
+def send_reminders(*, event_id: int) -> int:
+    """Queue a reminder to everyone with a place. Each reminder is keyed by the registration, so a second
+    run sends nothing more. Returns how many reminders were newly queued."""
+    event = Event.objects.get(pk=event_id)
+    if event.is_cancelled:
+        return 0
+    queued = 0
+    registrations = event.registrations.filter(status=Registration.Status.REGISTERED).select_related("member")
+    for registration in registrations:
+        registration.event = event
+        key = f"event:{event.pk}:registration:{registration.pk}:reminder"
+        if Message.objects.filter(key=key).exists():
+            continue
+        with transaction.atomic():
+            _message_for(registration, "reminder")
+        queued += 1
+    return queued
+
+
+def events_due_a_reminder(*, within: datetime.timedelta = datetime.timedelta(hours=24)) -> list[int]:
+    now = timezone.now()
+    return list(
+        Event.objects.filter(is_cancelled=False, starts_at__gt=now, starts_at__lte=now + within).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def events_due_no_shows(*, since: datetime.timedelta = datetime.timedelta(days=7)) -> list[int]:
+    now = timezone.now()
+    return list(
+        Event.objects.filter(is_cancelled=False, ends_at__lte=now, ends_at__gt=now - since)
+        .filter(registrations__status=Registration.Status.REGISTERED, registrations__attendance="unknown")
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+
+
+# --- Training ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def award_certifications(*, actor: User | None, event_id: int) -> int:
+    """Give everyone who attended a training session the certification for its course (once: a member who
+    already holds it keeps the first). Returns how many were awarded. `actor` None is the scheduled task."""
+    event = Event.objects.select_for_update(of=("self",)).select_related("course").get(pk=event_id)
+    if actor is not None and not can_manage_event(actor, event):
+        raise NotPermitted("Only the session's organisers can record completion.")
+    if event.course_id is None:
+        raise ServiceError("Only training sessions give certifications.")
+    if timezone.now() < event.starts_at:
+        raise ServiceError("Completion is recorded once the session has taken place.")
+    attended = event.registrations.filter(
+        status=Registration.Status.REGISTERED, attendance=Registration.Attendance.ATTENDED
+    ).exclude(member__certifications__course_id=event.course_id)
+    awarded = 0
+    for registration in attended.select_related("member"):
+        certification = Certification.objects.create(
+            member=registration.member,
+            course=event.course,
+            completed_on=timezone.localdate(event.ends_at),
+            session=event,
+            awarded_by=actor,
+        )
+        record_audit(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            target=certification,
+            member=registration.member,
+            summary=f"Completed {event.course.title}"[:255],
+        )
+        awarded += 1
+    return awarded
+
+
+# --- Export -----------------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "Membership number",
+    "First name",
+    "Last name",
+    "Branch",
+    "Workplace",
+    "Status",
+    "Attendance",
+    "Childcare",
+    "Dietary needs",
+    "Registered at",
+)
+
+
+@transaction.atomic
+def export_registrations(*, actor: User, event: Event) -> str:
+    """The event's registration list as CSV for its organisers, recorded in the audit trail. Access needs
+    are not exported: they stay in Quorum, where reading them is limited to the organisers."""
+    if not can_manage_event(actor, event):
+        raise NotPermitted("Only the event's organisers can export its registrations.")
+    registrations = (
+        event.registrations.exclude(status=Registration.Status.CANCELLED)
+        .select_related("member__branch", "member__workplace")
+        .order_by("status", "member__last_name", "member__first_name", "id")
+    )
+    rows = [
+        (
+            r.member.membership_number,
+            r.member.first_name,
+            r.member.last_name,
+            r.member.branch.name,
+            r.member.workplace.name if r.member.workplace else "",
+            r.get_status_display(),
+            r.get_attendance_display(),
+            "yes" if r.needs_childcare else "no",
+            r.dietary_needs,
+            timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M"),
+        )
+        for r in registrations
+    ]
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.EXPORT,
+        target=event,
+        summary=f"Exported {len(rows)} registrations for {event.title}"[:255],
+        changes={"rows": len(rows)},
+    )
+    return csv_text(EXPORT_COLUMNS, rows)
+
+
+def registration_counts(event: Event) -> dict[str, int]:
+    counts = dict(event.registrations.order_by().values_list("status").annotate(n=Count("pk")))
+    return {status: counts.get(status, 0) for status in Registration.Status.values}
+
+
+def attendance_counts(event: Event) -> dict[str, int]:
+    placed = Q(status=Registration.Status.REGISTERED)
+    counts = dict(event.registrations.filter(placed).order_by().values_list("attendance").annotate(n=Count("pk")))
+    return {value: counts.get(value, 0) for value in Registration.Attendance.values}
