@@ -1,0 +1,103 @@
+"""Forms check the shape of input; events.services checks the rules."""
+
+from __future__ import annotations
+
+from django import forms
+
+from crm.models import Branch, Member, Region, Sector
+from crm.selectors import branches_visible_to, regions_visible_to
+from events.models import Course, Event
+from events.services import MAX_ACCESS_NEEDS, MAX_DIETARY, MAX_WEEKS
+
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+NATIONAL = "national"
+
+
+class EventForm(forms.Form):
+    kind = forms.ChoiceField(choices=Event.Kind.choices)
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=10_000)
+    course = forms.ModelChoiceField(
+        queryset=Course.objects.order_by("title"), required=False, help_text="For training sessions only."
+    )
+    starts_at = forms.DateTimeField(label="Starts", widget=DATETIME_INPUT, help_text="UK time.")
+    ends_at = forms.DateTimeField(label="Ends", widget=DATETIME_INPUT)
+    venue = forms.CharField(max_length=255, required=False)
+    online_url = forms.URLField(label="Online link", required=False, max_length=200, assume_scheme="https")
+    capacity = forms.IntegerField(label="Places", min_value=1, max_value=100_000)
+    registration_opens_at = forms.DateTimeField(label="Registration opens", widget=DATETIME_INPUT)
+    registration_closes_at = forms.DateTimeField(label="Registration closes", widget=DATETIME_INPUT)
+    host = forms.ChoiceField(label="Run by")
+    audience = forms.ChoiceField(label="Who may attend", choices=Event.Audience.choices)
+    audience_region = forms.ModelChoiceField(queryset=Region.objects.all(), required=False, label="Region")
+    audience_branch = forms.ModelChoiceField(queryset=Branch.objects.all(), required=False, label="Branch")
+    audience_sector = forms.ChoiceField(choices=[("", "---------"), *Sector.choices], required=False, label="Sector")
+    audience_category = forms.ChoiceField(
+        choices=[("", "---------"), *Member.Category.choices], required=False, label="Membership category"
+    )
+    repeat_weeks = forms.IntegerField(
+        label="Repeat weekly",
+        required=False,
+        min_value=2,
+        max_value=MAX_WEEKS,
+        help_text="For a weekly event (a member call): how many weeks in all, including the first.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        hosts = [(NATIONAL, "National office")] if user.is_national else []
+        hosts += [(f"region:{r.pk}", f"{r.name} region") for r in regions_visible_to(user).filter(organisers=user)]
+        if user.is_national:
+            hosts += [(f"region:{r.pk}", f"{r.name} region") for r in Region.objects.all()]
+        hosts += [(f"branch:{b.pk}", f"{b.name} branch") for b in branches_visible_to(user)]
+        self.fields["host"].choices = list(dict(hosts).items())
+
+    def details(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("repeat_weeks", None)
+        host = data.pop("host")
+        data["host_branch"] = data["host_region"] = None
+        if host.startswith("region:"):
+            data["host_region"] = Region.objects.get(pk=int(host.split(":")[1]))
+        elif host.startswith("branch:"):
+            data["host_branch"] = Branch.objects.get(pk=int(host.split(":")[1]))
+        return data
+
+
+class RegistrationForm(forms.Form):
+    """The registration questions. Access needs are seen only by the member and the event's organisers."""
+
+    access_needs = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=MAX_ACCESS_NEEDS,
+        help_text="Anything we should arrange so you can take part. Only the event's organisers see this.",
+    )
+    needs_childcare = forms.BooleanField(label="I need childcare to attend", required=False)
+    dietary_needs = forms.CharField(required=False, max_length=MAX_DIETARY)
+
+
+class RegisterMemberForm(RegistrationForm):
+    membership_number = forms.CharField(max_length=20, help_text="The member you are registering.")
+
+    field_order = ["membership_number", "access_needs", "needs_childcare", "dietary_needs"]
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.members = members  # the acting user's scope
+
+    def clean_membership_number(self) -> Member:
+        number = self.cleaned_data["membership_number"].strip().upper()
+        try:
+            return self.members.get(membership_number=number)
+        except Member.DoesNotExist as error:
+            raise forms.ValidationError("No member with that number among the members you can see.") from error
+
+
+class CheckInForm(forms.Form):
+    code = forms.CharField(
+        label="Check-in code",
+        max_length=64,
+        help_text="Scan the QR code, or type the code under it (e.g. R123-ABCD…).",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "autofocus": True}),
+    )

@@ -1,0 +1,350 @@
+"""Event pages for organisers, stewards, reps and members. Thin: parse, call a selector or service, render."""
+
+from __future__ import annotations
+
+import re
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from crm.errors import ServiceError
+from crm.models import Member
+from crm.selectors import member_detail_for, members_visible_to
+from events import ical, selectors, services, tokens
+from events.forms import CheckInForm, EventForm, RegisterMemberForm, RegistrationForm
+from events.models import Event, Registration
+from events.permissions import can_create_events, can_manage_event, can_register_others, can_view_training_gaps
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+def _event_or_404(request: HttpRequest, event_id: int) -> Event:
+    try:
+        return selectors.event_for(request.user, event_id)
+    except Event.DoesNotExist as error:
+        raise Http404("No such event.") from error
+
+
+def _registration_or_404(request: HttpRequest, registration_id: int) -> Registration:
+    """A registration of a member the user can see, or one for an event they run; else 404."""
+    try:
+        registration = Registration.objects.select_related("event__course", "member").get(pk=registration_id)
+    except Registration.DoesNotExist as error:
+        raise Http404("No such registration.") from error
+    if can_manage_event(request.user, registration.event):
+        return registration
+    if not members_visible_to(request.user).filter(pk=registration.member_id).exists():
+        raise Http404("No such registration.")
+    return registration
+
+
+def _show_service_error(form, error: ServiceError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+def _download(body: str, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body.encode("utf-8"), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:60] or "event"
+
+
+# --- Finding and creating events --------------------------------------------------------------------------
+
+
+@login_required
+def event_list(request: HttpRequest) -> HttpResponse:
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in Event.Kind.values else ""
+    events = list(selectors.upcoming_events_for(request.user, kind=kind)[:200])
+    member = request.user.member
+    if member is not None:
+        mine = dict(selectors.own_registrations(member).values_list("event_id", "status"))
+        for event in events:
+            event.my_status = mine.get(event.pk, "")
+            event.why_not = "" if event.my_status else services.why_cannot_register(event, member)
+    return render(
+        request,
+        "events/event_list.html",
+        {
+            "events": events,
+            "kinds": Event.Kind.choices,
+            "kind": kind,
+            "can_create": can_create_events(request.user),
+            "has_member": member is not None,
+        },
+    )
+
+
+@login_required
+def event_create(request: HttpRequest) -> HttpResponse:
+    _require(can_create_events(request.user))
+    form = EventForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        weeks = form.cleaned_data.get("repeat_weeks")
+        try:
+            if weeks:
+                event = services.create_weekly_events(actor=request.user, details=form.details(), weeks=weeks)[0]
+            else:
+                event = services.create_event(actor=request.user, details=form.details())
+        except ServiceError as error:
+            _show_service_error(
+                form, error if error.field != "weeks" else ServiceError(error.message, field="repeat_weeks")
+            )
+        else:
+            messages.success(request, f"Created {event.title}" + (f", every week for {weeks} weeks." if weeks else "."))
+            return redirect("events:event_detail", event_id=event.pk)
+    return render(request, "events/event_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = _event_or_404(request, event_id)
+    member = request.user.member
+    mine = selectors.own_registrations(member).filter(event=event).first() if member else None
+    why_not = services.why_cannot_register(event, member) if member and not mine else ""
+    form = RegistrationForm(prefix="self")
+    member_form = RegisterMemberForm(prefix="other", members=members_visible_to(request.user))
+    status = 200
+    if request.method == "POST" and member is not None and "self-dietary_needs" in request.POST:
+        form = RegistrationForm(request.POST, prefix="self")
+        if form.is_valid():
+            try:
+                mine = services.register_for_event(actor=request.user, event=event, member=member, **form.cleaned_data)
+            except ServiceError as error:
+                _show_service_error(form, error)
+            else:
+                messages.success(request, _registered_message(mine, "You"))
+                return redirect("events:registration_detail", registration_id=mine.pk)
+        status = 400
+    elif request.method == "POST" and "other-membership_number" in request.POST:
+        _require(can_register_others(request.user))
+        member_form = RegisterMemberForm(request.POST, prefix="other", members=members_visible_to(request.user))
+        if member_form.is_valid():
+            data = dict(member_form.cleaned_data)
+            other = data.pop("membership_number")
+            try:
+                registration = services.register_for_event(actor=request.user, event=event, member=other, **data)
+            except ServiceError as error:
+                _show_service_error(member_form, error)
+            else:
+                messages.success(request, _registered_message(registration, other.full_name))
+                return redirect("events:event_detail", event_id=event.pk)
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "events/event_detail.html",
+        {
+            "event": event,
+            "mine": mine,
+            "why_not": why_not,
+            "form": form,
+            "member_form": member_form,
+            "can_register_others": can_register_others(request.user),
+            "can_manage": can_manage_event(request.user, event),
+            "counts": services.registration_counts(event),
+            "missing": services.missing_prerequisites(event.course, member) if event.course and member else [],
+        },
+        status=status,
+    )
+
+
+def _registered_message(registration: Registration, who: str) -> str:
+    if registration.status == Registration.Status.WAITING:
+        return f"The event is full: {who} {'are' if who == 'You' else 'is'} on the waiting list."
+    return f"{who} {'have' if who == 'You' else 'has'} a place at {registration.event.title}."
+
+
+@login_required
+def event_ics(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = _event_or_404(request, event_id)
+    body = ical.calendar([event], name=event.title)
+    return _download(body, "text/calendar; charset=utf-8", f"{_slug(event.title)}.ics")
+
+
+# --- Registrations ----------------------------------------------------------------------------------------
+
+
+def qr_svg(text: str) -> str:
+    """The QR code as inline SVG (segno writes it; no native libraries)."""
+    return segno.make(text, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff", omitsize=True)
+
+
+@login_required
+def registration_detail(request: HttpRequest, registration_id: int) -> HttpResponse:
+    registration = _registration_or_404(request, registration_id)
+    is_own = registration.member_id == request.user.member_id
+    code = tokens.checkin_code(registration) if registration.status == Registration.Status.REGISTERED else ""
+    return render(
+        request,
+        "events/registration_detail.html",
+        {
+            "registration": registration,
+            "event": registration.event,
+            "is_own": is_own,
+            # Access needs: the member's own answer, or the event's organisers; never a rep's view.
+            "show_access_needs": is_own or can_manage_event(request.user, registration.event),
+            "code": code if is_own or can_manage_event(request.user, registration.event) else "",
+            "qr": mark_safe(qr_svg(code)) if code and is_own else "",  # noqa: S308 - segno's own SVG of our code
+            "calendar_url": _calendar_url(request, registration.member) if is_own else "",
+        },
+    )
+
+
+def _calendar_url(request: HttpRequest, member: Member) -> str:
+    return request.build_absolute_uri(reverse("events:calendar_feed", args=[tokens.calendar_token(member)]))
+
+
+@login_required
+@require_POST
+def registration_cancel(request: HttpRequest, registration_id: int) -> HttpResponse:
+    registration = _registration_or_404(request, registration_id)
+    try:
+        services.cancel_registration(actor=request.user, registration=registration)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Cancelled {registration.member.full_name}'s registration.")
+    if can_manage_event(request.user, registration.event) and request.POST.get("next") == "manage":
+        return redirect("events:event_manage", event_id=registration.event_id)
+    return redirect("events:event_detail", event_id=registration.event_id)
+
+
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A member's events as an iCalendar feed, for calendar apps, which cannot sign in: the signed token in
+    the address is the key. Only the events they hold a place at, nothing else about them."""
+    try:
+        member = Member.objects.get(pk=tokens.member_id_from_calendar_token(token))
+    except (tokens.BadToken, Member.DoesNotExist) as error:
+        raise Http404("No such calendar.") from error
+    body = ical.calendar(selectors.calendar_events_of(member), name="Union events")
+    return HttpResponse(body.encode("utf-8"), content_type="text/calendar; charset=utf-8")
+
+
+# --- Running an event -------------------------------------------------------------------------------------
+
+
+@login_required
+def event_manage(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = _event_or_404(request, event_id)
+    _require(can_manage_event(request.user, event))
+    return render(
+        request,
+        "events/event_manage.html",
+        {
+            "event": event,
+            "registrations": selectors.registrations_of_event(request.user, event),
+            "counts": services.registration_counts(event),
+            "attendance": services.attendance_counts(event),
+        },
+    )
+
+
+@login_required
+def event_export(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = _event_or_404(request, event_id)
+    _require(can_manage_event(request.user, event))
+    body = services.export_registrations(actor=request.user, event=event)
+    return _download(body, "text/csv; charset=utf-8", f"{_slug(event.title)}-registrations.csv")
+
+
+@login_required
+def event_check_in(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = _event_or_404(request, event_id)
+    _require(can_manage_event(request.user, event))
+    form = CheckInForm(request.POST or None)
+    checked = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            checked = services.check_in(actor=request.user, event=event, code=form.cleaned_data["code"])
+        except ServiceError as error:
+            _show_service_error(form, error)
+        else:
+            form = CheckInForm()  # empty and focused, ready for the next person
+    return render(
+        request,
+        "events/check_in.html",
+        {"event": event, "form": form, "checked": checked, "attendance": services.attendance_counts(event)},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def event_award(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = _event_or_404(request, event_id)
+    _require(can_manage_event(request.user, event))
+    try:
+        awarded = services.award_certifications(actor=request.user, event_id=event.pk)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{awarded} certification{'s' if awarded != 1 else ''} recorded.")
+    return redirect("events:event_manage", event_id=event.pk)
+
+
+# --- Training ---------------------------------------------------------------------------------------------
+
+
+@login_required
+def course_list(request: HttpRequest) -> HttpResponse:
+    member = request.user.member
+    held = set(member.certifications.values_list("course_id", flat=True)) if member else set()
+    courses = list(selectors.courses_with_sessions(request.user))
+    sessions = selectors.upcoming_events_for(request.user, kind=Event.Kind.TRAINING)
+    by_course: dict[int, list[Event]] = {}
+    for session in sessions:
+        by_course.setdefault(session.course_id, []).append(session)
+    for course in courses:
+        course.sessions_ahead = by_course.get(course.pk, [])
+        course.is_held = course.pk in held
+        course.missing = [p for p in course.prerequisites.all() if p.pk not in held] if member else []
+    return render(request, "events/course_list.html", {"courses": courses, "has_member": member is not None})
+
+
+@login_required
+def training_record(request: HttpRequest, member_id: int | None = None) -> HttpResponse:
+    if member_id is None:
+        if request.user.member is None:
+            raise Http404("You have no member record.")
+        member = request.user.member
+    else:
+        try:
+            member = member_detail_for(request.user, member_id)
+        except Member.DoesNotExist as error:
+            raise Http404("No such member.") from error
+    is_own = member.pk == request.user.member_id
+    return render(
+        request,
+        "events/training_record.html",
+        {
+            "member": member,
+            "is_own": is_own,
+            "certifications": selectors.certifications_of(member),
+            "training_status": selectors.training_status_of(member),
+            "bookings": selectors.own_registrations(member).filter(event__course__isnull=False),
+            "attendance": selectors.attendance_of(member),
+            "calendar_url": _calendar_url(request, member) if is_own else "",
+        },
+    )
+
+
+@login_required
+def training_gaps(request: HttpRequest) -> HttpResponse:
+    _require(can_view_training_gaps(request.user))
+    return render(request, "events/training_gaps.html", {"report": selectors.training_gaps_for(request.user)})
