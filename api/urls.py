@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import events, views
 
 app_name = "api"
 
@@ -13,6 +13,9 @@ router.register("employers", views.EmployerViewSet, basename="employer")
 router.register("workplaces", views.WorkplaceViewSet, basename="workplace")
 router.register("members", views.MemberViewSet, basename="member")
 router.register("positions", views.PositionViewSet, basename="position")
+router.register("events", events.EventViewSet, basename="event")
+router.register("registrations", events.RegistrationViewSet, basename="registration")
+router.register("training-records", events.TrainingRecordViewSet, basename="training-record")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),

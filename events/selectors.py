@@ -139,3 +139,21 @@ def training_gaps_for(user: User) -> dict:
 
 def courses_with_sessions(user: User) -> QuerySet[Course]:
     return Course.objects.prefetch_related("prerequisites").order_by("title")
+
+
+def events_managed_by(user: User) -> QuerySet[Event]:
+    """Events the user runs: hosted in their patch (national admins: all)."""
+    if not _signed_in(user):
+        return Event.objects.none()
+    if user.is_national:
+        return Event.objects.all()
+    if user.role != User.Role.ORGANISER:
+        return Event.objects.none()
+    return Event.objects.filter(Q(host_branch__in=branches_visible_to(user)) | Q(host_region__in=user.regions.all()))
+
+
+def registrations_for(user: User) -> QuerySet[Registration]:
+    """Registrations of members the user can see, and every registration for the events they run."""
+    return Registration.objects.filter(
+        Q(member__in=members_visible_to(user)) | Q(event__in=events_managed_by(user))
+    ).select_related("event", "member")
