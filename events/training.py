@@ -32,3 +32,11 @@ STANDARD_COURSES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 def required_course_codes(kind: str) -> tuple[str, ...]:
     return REQUIRED_COURSES.get(kind, ())
+
+
+def add_standard_courses(course_model) -> None:
+    """Create the standard courses and their prerequisites where missing (the first migration calls this with
+    its historical model; tests whose database was emptied call it with the real one)."""
+    for code, title, prerequisites in STANDARD_COURSES:
+        course, _ = course_model.objects.get_or_create(code=code, defaults={"title": title})
+        course.prerequisites.add(*course_model.objects.filter(code__in=prerequisites))

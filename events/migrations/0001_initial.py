@@ -160,14 +160,11 @@ class Migration(migrations.Migration):
     ]
 
 
-def add_standard_courses(apps, schema_editor):
+def create_standard_courses(apps, schema_editor):
     """The rep training programme's standard courses, which events.training's requirements name."""
-    from events.training import STANDARD_COURSES
+    from events.training import add_standard_courses
 
-    Course = apps.get_model("events", "Course")
-    for code, title, prerequisites in STANDARD_COURSES:
-        course, _ = Course.objects.get_or_create(code=code, defaults={"title": title})
-        course.prerequisites.add(*Course.objects.filter(code__in=prerequisites))
+    add_standard_courses(apps.get_model("events", "Course"))
 
 
-Migration.operations.append(migrations.RunPython(add_standard_courses, migrations.RunPython.noop))
+Migration.operations.append(migrations.RunPython(create_standard_courses, migrations.RunPython.noop))

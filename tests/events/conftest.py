@@ -11,6 +11,7 @@ from django.utils import timezone
 from crm.models import AuditEntry, Message
 from events import services
 from events.models import Certification, Course, Event, Registration
+from events.training import add_standard_courses
 
 
 def event_details(union, **overrides: Any) -> dict[str, Any]:
@@ -45,6 +46,7 @@ def make_event(union):
 
 @pytest.fixture
 def course(db):
+    add_standard_courses(Course)  # already there from the migration, unless a transactional test emptied it
     return {c.code: c for c in Course.objects.all()}
 
 
