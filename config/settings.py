@@ -132,6 +132,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.take_membership_snapshot",
         "schedule": 60 * 60 * 6,
     },
+    # Event reminders a day ahead and no-shows after an event: each task does its work once, however often run.
+    "send-event-reminders": {"task": "events.tasks.send_due_reminders", "schedule": 60 * 15},
+    "record-event-no-shows": {"task": "events.tasks.record_due_no_shows", "schedule": 60 * 60},
 }
 
 REST_FRAMEWORK = {

@@ -119,7 +119,8 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     form = RegistrationForm(prefix="self")
     member_form = RegisterMemberForm(prefix="other", members=members_visible_to(request.user))
     status = 200
-    if request.method == "POST" and member is not None and "self-dietary_needs" in request.POST:
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "self" and member is not None:
         form = RegistrationForm(request.POST, prefix="self")
         if form.is_valid():
             try:
@@ -130,7 +131,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
                 messages.success(request, _registered_message(mine, "You"))
                 return redirect("events:registration_detail", registration_id=mine.pk)
         status = 400
-    elif request.method == "POST" and "other-membership_number" in request.POST:
+    elif action == "other":
         _require(can_register_others(request.user))
         member_form = RegisterMemberForm(request.POST, prefix="other", members=members_visible_to(request.user))
         if member_form.is_valid():
@@ -145,6 +146,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
                 return redirect("events:event_detail", event_id=event.pk)
         status = 400
     elif request.method == "POST":
+        messages.error(request, "That form was not recognised: nothing was changed.")
         status = 400
     return render(
         request,

@@ -55,3 +55,26 @@ def test_rep_finds_a_course_registers_and_sees_it_on_their_training_record(reque
     completed = page.get_by_role("region", name="Courses completed").inner_text()
     assert "Rep foundation" in completed and timezone.localdate(session.ends_at).strftime("%-d %b %Y") in completed
     assert "Training done" in page.get_by_role("region", name="Training for positions held").inner_text()
+
+
+def test_a_steward_checks_people_in_on_a_phone(live_server, union, phone_page):
+    page = phone_page
+    event = services.create_event(actor=union.users.organiser_north, details=event_details(union, title="Rally"))
+    other = services.create_event(actor=union.users.organiser_north, details=event_details(union, title="Picnic"))
+    here = services.register_for_event(actor=union.users.national, event=event, member=union.members.oak)
+    there = services.register_for_event(actor=union.users.national, event=other, member=union.members.oak)
+
+    sign_in(page, live_server, "organiser_north", union.password)
+    page.goto(f"{live_server.url}/events/{event.pk}/check-in/")
+    page.get_by_role("heading", name="Check-in").wait_for()
+    code = page.get_by_label("Check-in code")
+    assert page.evaluate("document.activeElement.name") == "code"  # ready for a scanner to type into
+    code.fill(tokens.checkin_code(there))
+    page.get_by_role("button", name="Check in").click()
+    alert = page.get_by_role("alert")
+    assert "This code is for another event: Picnic" in alert.inner_text()
+
+    page.get_by_label("Check-in code").fill(tokens.checkin_code(here).lower())
+    page.get_by_role("button", name="Check in").click()
+    assert "Owen Oakley is checked in." in page.locator(".checkin-ok").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling

@@ -99,7 +99,12 @@ def test_a_member_registers_sees_their_code_and_qr_and_can_cancel(client, union,
     c = client_for(client, union, "member_oak")
     response = c.post(
         reverse("events:event_detail", args=[event.pk]),
-        {"self-access_needs": "Step-free access", "self-dietary_needs": "", "self-needs_childcare": "on"},
+        {
+            "action": "self",
+            "self-access_needs": "Step-free access",
+            "self-dietary_needs": "",
+            "self-needs_childcare": "on",
+        },
     )
     registration = Registration.objects.get()
     assert response["Location"] == reverse("events:registration_detail", args=[registration.pk])
@@ -116,10 +121,14 @@ def test_refusals_on_the_event_page_are_shown_and_change_nothing(client, union, 
     page = c.get(reverse("events:event_detail", args=[event.pk])).content.decode()
     assert "This event is for members in a branch: york only." in page.replace("York", "york")
     before = snapshot()
-    response = c.post(reverse("events:event_detail", args=[event.pk]), {"self-dietary_needs": ""})
+    response = c.post(reverse("events:event_detail", args=[event.pk]), {"action": "self", "self-dietary_needs": ""})
     assert response.status_code == 400 and "This event is for" in response.content.decode()
-    oversized = c.post(reverse("events:event_detail", args=[event.pk]), {"self-dietary_needs": "x" * 300})
+    oversized = c.post(
+        reverse("events:event_detail", args=[event.pk]), {"action": "self", "self-dietary_needs": "x" * 300}
+    )
     assert oversized.status_code == 400
+    assert c.post(reverse("events:event_detail", args=[event.pk]), {"action": "steal"}).status_code == 400
+    assert c.post(reverse("events:event_detail", args=[event.pk]), {"action": "other"}).status_code == 403
     assert snapshot() == before
 
 
@@ -128,10 +137,10 @@ def test_a_rep_registers_a_member_by_number_only_within_their_scope(client, unio
     c = client_for(client, union, "rep_oak")
     url = reverse("events:event_detail", args=[event.pk])
     before = snapshot()
-    response = c.post(url, {"other-membership_number": union.members.elm.membership_number, "other-dietary_needs": ""})
+    response = c.post(url, {"action": "other", "other-membership_number": union.members.elm.membership_number})
     assert response.status_code == 400 and "No member with that number" in response.content.decode()
     assert snapshot() == before
-    c.post(url, {"other-membership_number": union.members.oak.membership_number.lower(), "other-dietary_needs": ""})
+    c.post(url, {"action": "other", "other-membership_number": union.members.oak.membership_number.lower()})
     assert Registration.objects.get().member == union.members.oak
 
 
