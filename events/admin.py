@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from crm.admin import ScopedAdmin
 from crm.selectors import members_visible_to
-from events.models import Certification, Course, Event, Registration
+from events.models import Certification, Course, DelegateAllocation, Event, Registration
 from events.selectors import registrations_visible_to
 
 
@@ -53,3 +53,8 @@ class CertificationAdmin(ReadOnlyAdmin):
     scope = certifications_visible_to
     list_display = ["member", "course", "completed_on"]
     list_filter = ["course"]
+
+
+@admin.register(DelegateAllocation)
+class DelegateAllocationAdmin(ReadOnlyAdmin):
+    list_display = ["event", "branch", "members", "delegates"]

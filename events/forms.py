@@ -101,3 +101,13 @@ class CheckInForm(forms.Form):
         help_text="Scan the QR code, or type the code under it (e.g. R123-ABCD…).",
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "autofocus": True}),
     )
+
+
+class DelegateRuleForm(forms.Form):
+    members_per_delegate = forms.IntegerField(
+        label="Members per delegate",
+        min_value=1,
+        max_value=100_000,
+        help_text="One delegate per this many active members, or part thereof.",
+    )
+    minimum_per_branch = forms.IntegerField(label="Minimum per branch", min_value=0, max_value=100_000, initial=1)

@@ -214,3 +214,38 @@ class Certification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} completed {self.course} on {self.completed_on}"
+
+
+class DelegateRule(models.Model):
+    """How a conference's delegates are shared between branches: one per so many active members (or part
+    thereof), with a minimum per branch. The allocation is fixed from the membership on one day."""
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="delegate_rule")
+    members_per_delegate = models.PositiveIntegerField()
+    minimum_per_branch = models.PositiveSmallIntegerField(default=1)
+    counted_on = models.DateField(help_text="The day membership was counted.")
+    allocated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(members_per_delegate__gte=1), name="delegate_rule_positive")]
+
+    def __str__(self) -> str:
+        return f"One delegate per {self.members_per_delegate} members at {self.event}"
+
+
+class DelegateAllocation(models.Model):
+    """One branch's delegates to a conference, with the membership figure it came from."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="delegate_allocations")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="delegate_allocations")
+    members = models.PositiveIntegerField()
+    delegates = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["branch__region__name", "branch__name"]
+        constraints = [models.UniqueConstraint(fields=["event", "branch"], name="delegates_once_per_branch")]
+
+    def __str__(self) -> str:
+        return f"{self.branch}: {self.delegates} delegates to {self.event}"

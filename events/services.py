@@ -11,7 +11,7 @@ import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from crm.errors import NotPermitted, ServiceError
@@ -21,7 +21,15 @@ from crm.services import record_audit
 from crm.services.messages import queue_message
 from events import tokens
 from events.exports import csv_text
-from events.models import Certification, Course, Event, EventSeries, Registration
+from events.models import (
+    Certification,
+    Course,
+    DelegateAllocation,
+    DelegateRule,
+    Event,
+    EventSeries,
+    Registration,
+)
 from events.permissions import can_host_at, can_manage_event, can_register_others
 
 MAX_WEEKS = 52
@@ -600,3 +608,86 @@ def attendance_counts(event: Event) -> dict[str, int]:
     placed = Q(status=Registration.Status.REGISTERED)
     counts = dict(event.registrations.filter(placed).order_by().values_list("attendance").annotate(n=Count("pk")))
     return {value: counts.get(value, 0) for value in Registration.Attendance.values}
+
+
+# --- Conferences: delegate allocation ---------------------------------------------------------------------
+
+
+def delegates_for(members: int, *, members_per_delegate: int, minimum_per_branch: int) -> int:
+    """One delegate per `members_per_delegate` members or part thereof, at least the minimum; a branch with
+    no members sends none."""
+    if members <= 0:
+        return 0
+    return max(minimum_per_branch, -(-members // members_per_delegate))
+
+
+def _conference_branches(event: Event) -> QuerySet[Branch]:
+    branches = Branch.objects.all()
+    if event.audience == Event.Audience.REGION:
+        return branches.filter(region_id=event.audience_region_id)
+    if event.audience == Event.Audience.BRANCH:
+        return branches.filter(pk=event.audience_branch_id)
+    return branches
+
+
+@transaction.atomic
+def allocate_delegates(
+    *, actor: User, event: Event, members_per_delegate: int, minimum_per_branch: int = 1
+) -> list[DelegateAllocation]:
+    """Share a conference's delegates between the branches it is for, from their active members today.
+
+    Allocating again replaces the previous allocation (the rule and the day are recorded). Raises
+    NotPermitted unless the actor runs the conference, ServiceError for an event that is not a conference
+    or a rule that makes no sense.
+    """
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if not can_manage_event(actor, event):
+        raise NotPermitted("Only the conference's organisers can allocate delegates.")
+    if event.kind != Event.Kind.CONFERENCE:
+        raise ServiceError("Delegates are allocated for conferences only.")
+    for name, value, low in (
+        ("members_per_delegate", members_per_delegate, 1),
+        ("minimum_per_branch", minimum_per_branch, 0),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 100_000:
+            raise ServiceError(f"Give a whole number from {low} to 100,000.", field=name)
+    counts = dict(
+        Member.objects.filter(status=Member.Status.ACTIVE, branch__in=_conference_branches(event))
+        .order_by()
+        .values_list("branch_id")
+        .annotate(n=Count("*"))
+    )
+    rule, _ = DelegateRule.objects.update_or_create(
+        event=event,
+        defaults={
+            "members_per_delegate": members_per_delegate,
+            "minimum_per_branch": minimum_per_branch,
+            "counted_on": timezone.localdate(),
+            "allocated_by": actor,
+        },
+    )
+    DelegateAllocation.objects.filter(event=event).delete()
+    allocations = DelegateAllocation.objects.bulk_create(
+        DelegateAllocation(
+            event=event,
+            branch=branch,
+            members=counts.get(branch.pk, 0),
+            delegates=delegates_for(
+                counts.get(branch.pk, 0),
+                members_per_delegate=members_per_delegate,
+                minimum_per_branch=minimum_per_branch,
+            ),
+        )
+        for branch in _conference_branches(event).order_by("pk")
+    )
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=event,
+        summary=f"Allocated {sum(a.delegates for a in allocations)} delegates for {event.title}"[:255],
+        changes={
+            "members_per_delegate": [None, members_per_delegate],
+            "minimum_per_branch": [None, minimum_per_branch],
+        },
+    )
+    return allocations

@@ -18,8 +18,8 @@ from crm.errors import ServiceError
 from crm.models import Member
 from crm.selectors import member_detail_for, members_visible_to
 from events import ical, selectors, services, tokens
-from events.forms import CheckInForm, EventForm, RegisterMemberForm, RegistrationForm
-from events.models import Event, Registration
+from events.forms import CheckInForm, DelegateRuleForm, EventForm, RegisterMemberForm, RegistrationForm
+from events.models import DelegateRule, Event, Registration
 from events.permissions import can_create_events, can_manage_event, can_register_others, can_view_training_gaps
 
 
@@ -350,3 +350,48 @@ def training_record(request: HttpRequest, member_id: int | None = None) -> HttpR
 def training_gaps(request: HttpRequest) -> HttpResponse:
     _require(can_view_training_gaps(request.user))
     return render(request, "events/training_gaps.html", {"report": selectors.training_gaps_for(request.user)})
+
+
+# --- Conferences ------------------------------------------------------------------------------------------
+
+
+@login_required
+def conference_delegates(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = _event_or_404(request, event_id)
+    if event.kind != Event.Kind.CONFERENCE:
+        raise Http404("Only conferences have delegates.")
+    can_manage = can_manage_event(request.user, event)
+    rule = DelegateRule.objects.filter(event=event).first()
+    initial = (
+        {"members_per_delegate": rule.members_per_delegate, "minimum_per_branch": rule.minimum_per_branch}
+        if rule
+        else None
+    )
+    form = DelegateRuleForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        _require(can_manage)
+        if form.is_valid():
+            try:
+                services.allocate_delegates(actor=request.user, event=event, **form.cleaned_data)
+            except ServiceError as error:
+                _show_service_error(form, error)
+            else:
+                messages.success(request, "Delegates allocated.")
+                return redirect("events:conference_delegates", event_id=event.pk)
+    allocations = list(event.delegate_allocations.select_related("branch__region"))
+    most = max((a.delegates for a in allocations), default=0)
+    for allocation in allocations:
+        allocation.percent = round(100 * allocation.delegates / most) if most else 0
+    return render(
+        request,
+        "events/conference_delegates.html",
+        {
+            "event": event,
+            "rule": rule,
+            "allocations": allocations,
+            "total": sum(a.delegates for a in allocations),
+            "form": form,
+            "can_manage": can_manage,
+        },
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,67 @@
+"""Conference delegates: shared between branches from their active members, by a rule per conference."""
+
+import pytest
+from django.urls import reverse
+
+from crm.errors import NotPermitted, ServiceError
+from events import services
+from events.models import DelegateAllocation, DelegateRule
+from tests.events.conftest import snapshot
+from tests.factories import MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("members", "per", "minimum", "expected"),
+    [(0, 10, 1, 0), (1, 10, 1, 1), (10, 10, 1, 1), (11, 10, 1, 2), (250, 100, 1, 3), (5, 100, 2, 2), (5, 1, 0, 5)],
+)
+def test_one_delegate_per_n_members_or_part_thereof_with_a_minimum(members, per, minimum, expected):
+    assert services.delegates_for(members, members_per_delegate=per, minimum_per_branch=minimum) == expected
+
+
+def test_a_regional_conference_allocates_to_its_branches_from_active_members(union, make_event):
+    conference = make_event(kind="conference", audience="region", audience_region=union.regions.north)
+    for _ in range(4):
+        MemberFactory(workplace=union.workplaces.elm)
+    allocations = services.allocate_delegates(
+        actor=union.users.organiser_north, event=conference, members_per_delegate=2
+    )
+    # Leeds: Rita, Owen and Sam are active (Lara has lapsed); York: Ella and four more. Bristol is not in North.
+    assert {(a.branch.name, a.members, a.delegates) for a in allocations} == {("Leeds", 3, 2), ("York", 5, 3)}
+    again = services.allocate_delegates(
+        actor=union.users.organiser_north, event=conference, members_per_delegate=10, minimum_per_branch=1
+    )
+    assert {(a.branch.name, a.delegates) for a in again} == {("Leeds", 1), ("York", 1)}
+    assert DelegateAllocation.objects.count() == 2 and DelegateRule.objects.get().members_per_delegate == 10
+
+
+def test_delegate_allocation_refusals_change_nothing(union, make_event):
+    conference = make_event(kind="conference")
+    meeting = make_event()
+    before = snapshot()
+    with pytest.raises(NotPermitted):
+        services.allocate_delegates(actor=union.users.organiser_bristol, event=conference, members_per_delegate=5)
+    with pytest.raises(ServiceError, match="conferences only"):
+        services.allocate_delegates(actor=union.users.organiser_north, event=meeting, members_per_delegate=5)
+    for bad in (0, -1, "5", None, 10**7):
+        with pytest.raises(ServiceError):
+            services.allocate_delegates(actor=union.users.organiser_north, event=conference, members_per_delegate=bad)
+    assert snapshot() == before and not DelegateRule.objects.exists()
+
+
+def test_the_delegates_page(client, union, make_event):
+    conference = make_event(kind="conference", title="Annual reps' conference")
+    url = reverse("events:conference_delegates", args=[conference.pk])
+    client.force_login(union.users.organiser_north)
+    assert client.post(url, {"members_per_delegate": "none"}).status_code == 400
+    assert not DelegateRule.objects.exists()
+    response = client.post(url, {"members_per_delegate": "2", "minimum_per_branch": "1"})
+    assert response.status_code == 302
+    page = client.get(url).content.decode()
+    assert "One delegate per 2 active members" in page and "Bristol" in page  # an all-members conference
+    client.force_login(union.users.rep_oak)
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"members_per_delegate": "1", "minimum_per_branch": "0"}).status_code == 403
+    assert DelegateRule.objects.get().members_per_delegate == 2
+    assert client.get(reverse("events:conference_delegates", args=[make_event().pk])).status_code == 404
