@@ -29,9 +29,13 @@ def upcoming_events_for(user: User, *, kind: str = "") -> QuerySet[Event]:
     events = events_visible_to(user).filter(ends_at__gte=timezone.now(), is_cancelled=False)
     if kind:
         events = events.filter(kind=kind)
-    return events.annotate(
-        places_taken=Count("registrations", filter=Q(registrations__status=Registration.Status.REGISTERED))
-    ).order_by("starts_at", "id")
+    return (
+        events.annotate(
+            places_taken=Count("registrations", filter=Q(registrations__status=Registration.Status.REGISTERED))
+        )
+        .prefetch_related("course__prerequisites")
+        .order_by("starts_at", "id")
+    )
 
 
 def event_for(user: User, event_id: int) -> Event:

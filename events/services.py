@@ -7,6 +7,7 @@ many people register at once, and the waiting list is served in order.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from typing import Any
 
@@ -187,7 +188,27 @@ def create_weekly_events(*, actor: User, details: dict[str, Any], weeks: int) ->
 # --- Who may register -------------------------------------------------------------------------------------
 
 
-def in_audience(event: Event, member: Member) -> bool:
+@dataclasses.dataclass(frozen=True)
+class Standing:
+    """What registration rules need to know about a member, read once (a page listing many events asks
+    about each of them)."""
+
+    course_ids_held: frozenset[int]
+    is_rep: bool
+    event_ids_registered: frozenset[int]
+
+
+def standing_of(member: Member) -> Standing:
+    return Standing(
+        course_ids_held=frozenset(member.certifications.values_list("course_id", flat=True)),
+        is_rep=member.positions.current().exists(),
+        event_ids_registered=frozenset(
+            member.event_registrations.exclude(status=Registration.Status.CANCELLED).values_list("event_id", flat=True)
+        ),
+    )
+
+
+def in_audience(event: Event, member: Member, standing: Standing | None = None) -> bool:
     """Whether the event's audience rule includes the member (the strand rule includes nobody yet)."""
     audience = event.audience
     if audience == Event.Audience.EVERYONE:
@@ -201,17 +222,20 @@ def in_audience(event: Event, member: Member) -> bool:
     if audience == Event.Audience.CATEGORY:
         return member.category == event.audience_category
     if audience == Event.Audience.REPS:
-        return member.positions.current().exists()
+        return (standing or standing_of(member)).is_rep
     return False
 
 
-def missing_prerequisites(course: Course, member: Member) -> list[Course]:
-    held = Certification.objects.filter(member=member).values_list("course_id", flat=True)
-    return list(course.prerequisites.exclude(pk__in=held).order_by("title"))
+def missing_prerequisites(course: Course, member: Member, standing: Standing | None = None) -> list[Course]:
+    held = (standing or standing_of(member)).course_ids_held
+    return sorted((c for c in course.prerequisites.all() if c.pk not in held), key=lambda c: c.title)
 
 
-def why_cannot_register(event: Event, member: Member, *, at: datetime.datetime | None = None) -> str:
-    """The reason this member cannot register for this event now, or '' if they can."""
+def why_cannot_register(
+    event: Event, member: Member, *, at: datetime.datetime | None = None, standing: Standing | None = None
+) -> str:
+    """The reason this member cannot register for this event now, or '' if they can. `standing` may be
+    given when asking about many events; otherwise it is read now."""
     at = at or timezone.now()
     if event.is_cancelled:
         return "This event has been cancelled."
@@ -221,15 +245,16 @@ def why_cannot_register(event: Event, member: Member, *, at: datetime.datetime |
         return "Registration for this event has closed."
     if member.status != Member.Status.ACTIVE:
         return "Only active members can register for events."
-    if not in_audience(event, member):
+    standing = standing or standing_of(member)
+    if not in_audience(event, member, standing):
         return f"This event is for {event.audience_label().lower()} only."
     if event.course_id:
-        missing = missing_prerequisites(event.course, member)
+        missing = missing_prerequisites(event.course, member, standing)
         if missing:
             return f"{event.course.title} needs {', '.join(c.title for c in missing)} first."
-        if Certification.objects.filter(member=member, course_id=event.course_id).exists():
+        if event.course_id in standing.course_ids_held:
             return f"{member.full_name} has already completed {event.course.title}."
-    if event.registrations.filter(member=member).exclude(status=Registration.Status.CANCELLED).exists():
+    if event.pk in standing.event_ids_registered:
         return f"{member.full_name} is already registered for this event."
     return ""
 

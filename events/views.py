@@ -73,9 +73,10 @@ def event_list(request: HttpRequest) -> HttpResponse:
     member = request.user.member
     if member is not None:
         mine = dict(selectors.own_registrations(member).values_list("event_id", "status"))
+        standing = services.standing_of(member)  # read once for the whole list
         for event in events:
             event.my_status = mine.get(event.pk, "")
-            event.why_not = "" if event.my_status else services.why_cannot_register(event, member)
+            event.why_not = "" if event.my_status else services.why_cannot_register(event, member, standing=standing)
     return render(
         request,
         "events/event_list.html",

@@ -235,3 +235,23 @@ def test_pages_need_sign_in_and_out_of_scope_is_404(client, union):
     assert c.get(reverse("events:member_training", args=[union.members.elm.pk])).status_code == 404
     assert c.get(reverse("events:event_detail", args=[999999])).status_code == 404
     assert c.get(reverse("events:registration_detail", args=[999999])).status_code == 404
+
+
+def test_the_event_list_runs_the_same_queries_for_many_events(client, union, make_event, course):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = client_for(client, union, "rep_oak")
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert c.get(reverse("events:event_list")).status_code == 200
+        return len(captured)
+
+    make_event(audience="reps")
+    make_event(kind="training", course=course["health-safety-2"])
+    few = queries()
+    for _ in range(5):
+        make_event(audience="reps")
+        make_event(kind="training", course=course["health-safety-1"])
+    assert queries() == few
