@@ -111,3 +111,12 @@ class DelegateRuleForm(forms.Form):
         help_text="One delegate per this many active members, or part thereof.",
     )
     minimum_per_branch = forms.IntegerField(label="Minimum per branch", min_value=0, max_value=100_000, initial=1)
+
+
+class QuestionForm(forms.Form):
+    text = forms.CharField(
+        label="Your question",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The organisers choose questions to answer on the call. Up to three each.",
+    )

@@ -249,3 +249,18 @@ class DelegateAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.branch}: {self.delegates} delegates to {self.event}"
+
+
+class CallQuestion(models.Model):
+    """A question a registered member sends in before a member call, for the organisers to pick from."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="questions")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="call_questions")
+    text = models.TextField(max_length=1000)
+    asked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["asked_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Question from {self.member} for {self.event}"

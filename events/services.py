@@ -23,6 +23,7 @@ from crm.services.messages import queue_message
 from events import tokens
 from events.exports import csv_text
 from events.models import (
+    CallQuestion,
     Certification,
     Course,
     DelegateAllocation,
@@ -716,3 +717,41 @@ def allocate_delegates(
         },
     )
     return allocations
+
+
+# --- Member calls: questions sent in beforehand -----------------------------------------------------------
+
+MAX_QUESTION = 1000
+MAX_QUESTIONS_EACH = 3
+
+
+@transaction.atomic
+def ask_question(*, actor: User, event: Event, text: str) -> CallQuestion:
+    """A member registered for a member call sends in a question before it starts (up to three each).
+    Raises ServiceError with the reason, and nothing is saved."""
+    member = actor.member if actor and actor.is_authenticated else None
+    if member is None:
+        raise NotPermitted("Only members send in questions.")
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    text = (text or "").strip()
+    if event.kind != Event.Kind.MEMBER_CALL:
+        raise ServiceError("Questions are sent in for member calls only.")
+    if not text:
+        raise ServiceError("Write your question.", field="text")
+    if len(text) > MAX_QUESTION:
+        raise ServiceError(f"Keep your question to {MAX_QUESTION} characters.", field="text")
+    if timezone.now() >= event.starts_at:
+        raise ServiceError("This call has started: questions are sent in beforehand.")
+    if not event.registrations.filter(member=member).exclude(status=Registration.Status.CANCELLED).exists():
+        raise ServiceError("Register for the call to send in a question.")
+    if event.questions.filter(member=member).count() >= MAX_QUESTIONS_EACH:
+        raise ServiceError(f"You have sent in {MAX_QUESTIONS_EACH} questions for this call, the most each member can.")
+    question = CallQuestion.objects.create(event=event, member=member, text=text)
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        target=question,
+        member=member,
+        summary=f"Sent in a question for {event.title}"[:255],
+    )
+    return question

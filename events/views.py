@@ -18,7 +18,14 @@ from crm.errors import ServiceError
 from crm.models import Member
 from crm.selectors import member_detail_for, members_visible_to
 from events import ical, selectors, services, tokens
-from events.forms import CheckInForm, DelegateRuleForm, EventForm, RegisterMemberForm, RegistrationForm
+from events.forms import (
+    CheckInForm,
+    DelegateRuleForm,
+    EventForm,
+    QuestionForm,
+    RegisterMemberForm,
+    RegistrationForm,
+)
 from events.models import DelegateRule, Event, Registration
 from events.permissions import can_create_events, can_manage_event, can_register_others, can_view_training_gaps
 
@@ -118,6 +125,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     mine = selectors.own_registrations(member).filter(event=event).first() if member else None
     why_not = services.why_cannot_register(event, member) if member and not mine else ""
     form = RegistrationForm(prefix="self")
+    question_form = QuestionForm(prefix="question")
     member_form = RegisterMemberForm(prefix="other", members=members_visible_to(request.user))
     status = 200
     action = request.POST.get("action") if request.method == "POST" else None
@@ -131,6 +139,17 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             else:
                 messages.success(request, _registered_message(mine, "You"))
                 return redirect("events:registration_detail", registration_id=mine.pk)
+        status = 400
+    elif action == "question":
+        question_form = QuestionForm(request.POST, prefix="question")
+        if question_form.is_valid():
+            try:
+                services.ask_question(actor=request.user, event=event, text=question_form.cleaned_data["text"])
+            except ServiceError as error:
+                _show_service_error(question_form, error)
+            else:
+                messages.success(request, "Your question has been sent in.")
+                return redirect("events:event_detail", event_id=event.pk)
         status = 400
     elif action == "other":
         _require(can_register_others(request.user))
@@ -162,6 +181,8 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             "can_manage": can_manage_event(request.user, event),
             "counts": services.registration_counts(event),
             "missing": services.missing_prerequisites(event.course, member) if event.course and member else [],
+            "question_form": question_form,
+            "my_questions": event.questions.filter(member=member) if member else [],
         },
         status=status,
     )
@@ -254,6 +275,7 @@ def event_manage(request: HttpRequest, event_id: int) -> HttpResponse:
             "registrations": selectors.registrations_of_event(request.user, event),
             "counts": services.registration_counts(event),
             "attendance": services.attendance_counts(event),
+            "questions": event.questions.select_related("member"),
         },
     )
 
