@@ -186,6 +186,33 @@ def create_weekly_events(*, actor: User, details: dict[str, Any], weeks: int) ->
     ]
 
 
+@transaction.atomic
+def cancel_event(*, actor: User, event: Event) -> Event:
+    """Call an event off: registration closes and everyone registered or waiting is told, once. Their
+    registrations are kept, so the record shows what happened. Raises NotPermitted or ServiceError."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if not can_manage_event(actor, event):
+        raise NotPermitted("Only the event's organisers can cancel it.")
+    if event.is_cancelled:
+        raise ServiceError("This event is already cancelled.")
+    if timezone.now() >= event.ends_at:
+        raise ServiceError("This event is over: it can no longer be cancelled.")
+    event.is_cancelled = True
+    event.save(update_fields=["is_cancelled"])
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=event,
+        summary=f"Cancelled {event.title}"[:255],
+        changes={"is_cancelled": [False, True]},
+    )
+    live = event.registrations.exclude(status=Registration.Status.CANCELLED).select_related("member")
+    for registration in live:
+        registration.event = event
+        _message_for(registration, "event-cancelled")
+    return event
+
+
 # --- Who may register -------------------------------------------------------------------------------------
 
 
@@ -279,6 +306,7 @@ def _message_for(registration: Registration, what: str) -> None:
         "promoted": f"A place has come up for you at {event.title}",
         "cancelled": f"Your registration for {event.title} is cancelled",
         "reminder": f"Reminder: {event.title}",
+        "event-cancelled": f"Cancelled: {event.title}",
     }
     lines = {
         "confirmed": f"You have a place at {event.title} on {when}, at {where}.",
@@ -288,6 +316,7 @@ def _message_for(registration: Registration, what: str) -> None:
         "cancelled": f"Your registration for {event.title} on {when} is cancelled.",
         "reminder": f"{event.title} is on {when}, at {where}. Bring your check-in code: "
         f"{tokens.checkin_code(registration)}.",
+        "event-cancelled": f"We are sorry: {event.title} on {when} has been cancelled.",
     }
     queue_message(
         member=registration.member,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:event_id>/manage/", views.event_manage, name="event_manage"),
     path("<int:event_id>/registrations.csv", views.event_export, name="event_export"),
     path("<int:event_id>/check-in/", views.event_check_in, name="event_check_in"),
+    path("<int:event_id>/cancel/", views.event_cancel, name="event_cancel"),
     path("<int:event_id>/certify/", views.event_award, name="event_award"),
     path("<int:event_id>/delegates/", views.conference_delegates, name="conference_delegates"),
     path("registrations/<int:registration_id>/", views.registration_detail, name="registration_detail"),

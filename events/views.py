@@ -311,6 +311,23 @@ def event_check_in(request: HttpRequest, event_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def event_cancel(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = _event_or_404(request, event_id)
+    _require(can_manage_event(request.user, event))
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the box to confirm that the event is called off.")
+        return redirect("events:event_manage", event_id=event.pk)
+    try:
+        services.cancel_event(actor=request.user, event=event)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{event.title} is cancelled; everyone registered or waiting is being told.")
+    return redirect("events:event_manage", event_id=event.pk)
+
+
+@login_required
+@require_POST
 def event_award(request: HttpRequest, event_id: int) -> HttpResponse:
     event = _event_or_404(request, event_id)
     _require(can_manage_event(request.user, event))

@@ -255,3 +255,14 @@ def test_the_event_list_runs_the_same_queries_for_many_events(client, union, mak
         make_event(audience="reps")
         make_event(kind="training", course=course["health-safety-1"])
     assert queries() == few
+
+
+def test_an_organiser_cancels_an_event_only_with_confirmation(client, union, make_event):
+    event = make_event()
+    c = client_for(client, union, "organiser_north")
+    url = reverse("events:event_cancel", args=[event.pk])
+    c.post(url, {})
+    assert not Event.objects.get(pk=event.pk).is_cancelled
+    c.post(url, {"confirm": "yes"})
+    assert Event.objects.get(pk=event.pk).is_cancelled
+    assert client_for(client, union, "rep_oak").post(url, {"confirm": "yes"}).status_code == 403

@@ -439,3 +439,19 @@ def test_the_export_neutralises_formulas_leaves_out_access_needs_and_is_audited(
     assert entry.changes == {"rows": 1}
     with pytest.raises(NotPermitted):
         services.export_registrations(actor=union.users.rep_oak, event=event)
+
+
+def test_cancelling_an_event_tells_everyone_once_and_closes_registration(union, make_event):
+    event = make_event(capacity=1)
+    placed = services.register_for_event(actor=union.users.national, event=event, member=union.members.oak)
+    waiting = services.register_for_event(actor=union.users.national, event=event, member=union.members.rep)
+    before = snapshot()
+    with pytest.raises(NotPermitted):
+        services.cancel_event(actor=union.users.organiser_bristol, event=event)
+    assert snapshot() == before
+    services.cancel_event(actor=union.users.organiser_north, event=event)
+    keys = set(Message.objects.filter(key__endswith=":event-cancelled").values_list("key", flat=True))
+    assert keys == {f"event:{event.pk}:registration:{r.pk}:event-cancelled" for r in (placed, waiting)}
+    with pytest.raises(ServiceError, match="already cancelled"):
+        services.cancel_event(actor=union.users.organiser_north, event=event)
+    assert refused(union, Event.objects.get(pk=event.pk), union.members.elm) == "This event has been cancelled."
