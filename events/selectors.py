@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from crm.models import Member, Position, User
@@ -57,8 +57,14 @@ def registrations_of_event(user: User, event: Event) -> QuerySet[Registration]:
         registrations = event.registrations.all()
     else:
         registrations = registrations_visible_to(user).filter(event=event)
+    # Places first (by name), then the waiting list in its order, then cancellations.
+    place_order = Case(
+        When(status=Registration.Status.REGISTERED, then=Value(0)),
+        When(status=Registration.Status.WAITING, then=Value(1)),
+        default=Value(2),
+    )
     return registrations.select_related("member__branch", "member__workplace", "event").order_by(
-        "status", "waiting_since", "member__last_name", "member__first_name", "id"
+        place_order, "waiting_since", "member__last_name", "member__first_name", "id"
     )
 
 

@@ -266,3 +266,14 @@ def test_an_organiser_cancels_an_event_only_with_confirmation(client, union, mak
     c.post(url, {"confirm": "yes"})
     assert Event.objects.get(pk=event.pk).is_cancelled
     assert client_for(client, union, "rep_oak").post(url, {"confirm": "yes"}).status_code == 403
+
+
+def test_the_registration_list_shows_places_then_the_waiting_list_then_cancellations(client, union, make_event):
+    event = make_event(capacity=1)
+    first = services.register_for_event(actor=union.users.national, event=event, member=union.members.rep)
+    services.register_for_event(actor=union.users.national, event=event, member=union.members.elm)
+    services.register_for_event(actor=union.users.national, event=event, member=union.members.ash)
+    services.cancel_registration(actor=union.users.national, registration=first)  # Ella moves up
+    page = client_for(client, union, "organiser_north").get(reverse("events:event_manage", args=[event.pk]))
+    text = page.content.decode()
+    assert text.index("Ella Elmore") < text.index("Ash Ashworth") < text.index("Rita Rep")
