@@ -120,3 +120,12 @@ class QuestionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The organisers choose questions to answer on the call. Up to three each.",
     )
+
+
+class NameDelegateForm(forms.Form):
+    branch = forms.ModelChoiceField(queryset=Branch.objects.none())
+    membership_number = forms.CharField(max_length=20, help_text="An active member of the branch.")
+
+    def __init__(self, *args, branches, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = branches

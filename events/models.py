@@ -264,3 +264,20 @@ class CallQuestion(models.Model):
 
     def __str__(self) -> str:
         return f"Question from {self.member} for {self.event}"
+
+
+class Delegate(models.Model):
+    """A member named by their branch as one of its delegates to a conference, within its allocation."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="delegates")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="delegacies")
+    named_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    named_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["branch__name", "named_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["event", "member"], name="delegate_once_per_conference")]
+
+    def __str__(self) -> str:
+        return f"{self.member} for {self.branch} at {self.event}"

@@ -16,7 +16,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from crm.errors import NotPermitted, ServiceError
-from crm.models import AuditEntry, Branch, Member, Message, Region, User
+from crm.models import AuditEntry, Branch, Member, Message, Position, Region, User
+from crm.permissions import can_manage_members_in
 from crm.selectors import members_visible_to
 from crm.services import record_audit
 from crm.services.messages import queue_message
@@ -26,6 +27,7 @@ from events.models import (
     CallQuestion,
     Certification,
     Course,
+    Delegate,
     DelegateAllocation,
     DelegateRule,
     Event,
@@ -784,3 +786,46 @@ def ask_question(*, actor: User, event: Event, text: str) -> CallQuestion:
         summary=f"Sent in a question for {event.title}"[:255],
     )
     return question
+
+
+def can_name_delegates_for(actor: User, branch: Branch) -> bool:
+    """The branch's organisers (and national admins), or its current branch secretary."""
+    if can_manage_members_in(actor, branch):
+        return True
+    return bool(
+        actor.is_authenticated
+        and actor.member_id
+        and Position.objects.current()
+        .filter(member_id=actor.member_id, kind=Position.Kind.BRANCH_SECRETARY, branch=branch)
+        .exists()
+    )
+
+
+@transaction.atomic
+def name_delegate(*, actor: User, event: Event, branch: Branch, membership_number: str) -> Delegate:
+    """A branch names one of its active members as a delegate, up to its allocation (counted under the
+    event lock, so two people naming at once cannot overfill it). Raises NotPermitted or ServiceError."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if not can_name_delegates_for(actor, branch):
+        raise NotPermitted("Only the branch's organisers or its branch secretary name its delegates.")
+    allocation = DelegateAllocation.objects.filter(event=event, branch=branch).first()
+    if allocation is None:
+        raise ServiceError(f"{branch} has no delegates allocated to {event.title}.")
+    member = Member.objects.filter(membership_number=(membership_number or "").strip().upper(), branch=branch).first()
+    if member is None:
+        raise ServiceError(f"No member of {branch} branch has that number.", field="membership_number")
+    if member.status != Member.Status.ACTIVE:
+        raise ServiceError(f"{member.full_name} is not an active member.", field="membership_number")
+    if Delegate.objects.filter(event=event, member=member).exists():
+        raise ServiceError(f"{member.full_name} is already a delegate.", field="membership_number")
+    if Delegate.objects.filter(event=event, branch=branch).count() >= allocation.delegates:
+        raise ServiceError(f"{branch} has named all {allocation.delegates} of its delegates.")
+    delegate = Delegate.objects.create(event=event, branch=branch, member=member, named_by=actor)
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        target=delegate,
+        member=member,
+        summary=f"Named delegate for {branch} to {event.title}"[:255],
+    )
+    return delegate

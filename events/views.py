@@ -15,13 +15,14 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from crm.errors import ServiceError
-from crm.models import Member
+from crm.models import Branch, Member
 from crm.selectors import member_detail_for, members_visible_to
 from events import ical, selectors, services, tokens
 from events.forms import (
     CheckInForm,
     DelegateRuleForm,
     EventForm,
+    NameDelegateForm,
     QuestionForm,
     RegisterMemberForm,
     RegistrationForm,
@@ -407,9 +408,14 @@ def conference_delegates(request: HttpRequest, event_id: int) -> HttpResponse:
         if rule
         else None
     )
-    form = DelegateRuleForm(request.POST or None, initial=initial)
-    if request.method == "POST":
+    allocations = list(event.delegate_allocations.select_related("branch__region"))
+    naming_for = [a.branch.pk for a in allocations if services.can_name_delegates_for(request.user, a.branch)]
+    form = DelegateRuleForm(initial=initial)
+    name_form = NameDelegateForm(branches=Branch.objects.filter(pk__in=naming_for), prefix="delegate")
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "allocate":
         _require(can_manage)
+        form = DelegateRuleForm(request.POST)
         if form.is_valid():
             try:
                 services.allocate_delegates(actor=request.user, event=event, **form.cleaned_data)
@@ -418,10 +424,29 @@ def conference_delegates(request: HttpRequest, event_id: int) -> HttpResponse:
             else:
                 messages.success(request, "Delegates allocated.")
                 return redirect("events:conference_delegates", event_id=event.pk)
-    allocations = list(event.delegate_allocations.select_related("branch__region"))
+    elif action == "name":
+        _require(bool(naming_for))
+        name_form = NameDelegateForm(request.POST, branches=Branch.objects.filter(pk__in=naming_for), prefix="delegate")
+        if name_form.is_valid():
+            try:
+                delegate = services.name_delegate(actor=request.user, event=event, **name_form.cleaned_data)
+            except ServiceError as error:
+                _show_service_error(name_form, error)
+            else:
+                messages.success(request, f"{delegate.member.full_name} is a delegate for {delegate.branch}.")
+                return redirect("events:conference_delegates", event_id=event.pk)
+    elif request.method == "POST":
+        messages.error(request, "That form was not recognised: nothing was changed.")
+    named: dict[int, list] = {}
+    for delegate in event.delegates.select_related("member"):
+        named.setdefault(delegate.branch_id, []).append(delegate)
     most = max((a.delegates for a in allocations), default=0)
     for allocation in allocations:
         allocation.percent = round(100 * allocation.delegates / most) if most else 0
+        allocation.named = named.get(allocation.branch_id, [])
+        # Names for the conference's organisers and the branch's own officers; a count for everyone else.
+        allocation.show_names = can_manage or allocation.branch_id in naming_for
+    errors = form.errors or name_form.errors or (request.method == "POST" and action not in ("allocate", "name"))
     return render(
         request,
         "events/conference_delegates.html",
@@ -431,7 +456,9 @@ def conference_delegates(request: HttpRequest, event_id: int) -> HttpResponse:
             "allocations": allocations,
             "total": sum(a.delegates for a in allocations),
             "form": form,
+            "name_form": name_form,
             "can_manage": can_manage,
+            "can_name": bool(naming_for),
         },
-        status=400 if form.errors else 200,
+        status=400 if errors else 200,
     )

@@ -5,9 +5,9 @@ from django.urls import reverse
 
 from crm.errors import NotPermitted, ServiceError
 from events import services
-from events.models import DelegateAllocation, DelegateRule
+from events.models import Delegate, DelegateAllocation, DelegateRule
 from tests.events.conftest import snapshot
-from tests.factories import MemberFactory
+from tests.factories import MemberFactory, PositionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,14 +54,95 @@ def test_the_delegates_page(client, union, make_event):
     conference = make_event(kind="conference", title="Annual reps' conference")
     url = reverse("events:conference_delegates", args=[conference.pk])
     client.force_login(union.users.organiser_north)
-    assert client.post(url, {"members_per_delegate": "none"}).status_code == 400
+    assert client.post(url, {"action": "allocate", "members_per_delegate": "none"}).status_code == 400
     assert not DelegateRule.objects.exists()
-    response = client.post(url, {"members_per_delegate": "2", "minimum_per_branch": "1"})
+    response = client.post(url, {"action": "allocate", "members_per_delegate": "2", "minimum_per_branch": "1"})
     assert response.status_code == 302
     page = client.get(url).content.decode()
     assert "One delegate per 2 active members" in page and "Bristol" in page  # an all-members conference
     client.force_login(union.users.rep_oak)
     assert client.get(url).status_code == 200
-    assert client.post(url, {"members_per_delegate": "1", "minimum_per_branch": "0"}).status_code == 403
+    assert (
+        client.post(url, {"action": "allocate", "members_per_delegate": "1", "minimum_per_branch": "0"}).status_code
+        == 403
+    )
     assert DelegateRule.objects.get().members_per_delegate == 2
     assert client.get(reverse("events:conference_delegates", args=[make_event().pk])).status_code == 404
+
+
+def test_branches_name_delegates_within_their_allocation(union, make_event):
+    conference = make_event(kind="conference", audience="region", audience_region=union.regions.north)
+    services.allocate_delegates(actor=union.users.organiser_north, event=conference, members_per_delegate=2)
+    leeds = union.branches.leeds  # 3 active members: 2 delegates
+    services.name_delegate(
+        actor=union.users.organiser_north,
+        event=conference,
+        branch=leeds,
+        membership_number=union.members.rep.membership_number,
+    )
+    before = snapshot(), Delegate.objects.count()
+    for number, message in [
+        (union.members.rep.membership_number, "already a delegate"),
+        (union.members.elm.membership_number, "No member of Leeds branch"),  # York's member
+        (union.members.oak_lapsed.membership_number, "not an active member"),
+        ("", "No member of Leeds branch"),
+        ("x" * 500, "No member of Leeds branch"),
+    ]:
+        with pytest.raises(ServiceError, match=message):
+            services.name_delegate(
+                actor=union.users.organiser_north, event=conference, branch=leeds, membership_number=number
+            )
+    with pytest.raises(NotPermitted):
+        services.name_delegate(
+            actor=union.users.rep_oak,
+            event=conference,
+            branch=leeds,
+            membership_number=union.members.oak.membership_number,
+        )
+    with pytest.raises(ServiceError, match="no delegates allocated"):
+        services.name_delegate(
+            actor=union.users.national,
+            event=conference,
+            branch=union.branches.bristol,
+            membership_number=union.members.ash.membership_number,
+        )
+    assert (snapshot(), Delegate.objects.count()) == before
+    services.name_delegate(
+        actor=union.users.organiser_north,
+        event=conference,
+        branch=leeds,
+        membership_number=union.members.oak.membership_number,
+    )
+    with pytest.raises(ServiceError, match="named all 2 of its delegates"):
+        services.name_delegate(
+            actor=union.users.organiser_north,
+            event=conference,
+            branch=leeds,
+            membership_number=union.members.supply.membership_number,
+        )
+
+
+def test_a_branch_secretary_names_their_branchs_delegates_on_the_page(client, union, make_event):
+    conference = make_event(kind="conference", audience="region", audience_region=union.regions.north)
+    services.allocate_delegates(actor=union.users.organiser_north, event=conference, members_per_delegate=2)
+    PositionFactory(member=union.members.rep, kind="branch_secretary", workplace=None, branch=union.branches.leeds)
+    url = reverse("events:conference_delegates", args=[conference.pk])
+    client.force_login(union.users.rep_oak)
+    york = {
+        "action": "name",
+        "delegate-branch": union.branches.york.pk,
+        "delegate-membership_number": union.members.elm.membership_number,
+    }
+    assert client.post(url, york).status_code == 400  # not their branch: not a choice
+    leeds = {
+        "action": "name",
+        "delegate-branch": union.branches.leeds.pk,
+        "delegate-membership_number": union.members.oak.membership_number,
+    }
+    assert client.post(url, leeds).status_code == 302
+    assert list(Delegate.objects.values_list("member__last_name", flat=True)) == ["Oakley"]
+    page = client.get(url).content.decode()
+    assert "1 of 2: Owen Oakley" in page and "0 of 1" in page  # York: a count, no names
+    client.force_login(union.users.member_oak)
+    assert "Owen Oakley" not in client.get(url).content.decode()
+    assert client.post(url, leeds).status_code == 403
