@@ -274,6 +274,7 @@ class Delegate(models.Model):
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="delegacies")
     named_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     named_at = models.DateTimeField(default=timezone.now)
+    credential_checked_at = models.DateTimeField(null=True, blank=True, help_text="When shown at the conference.")
 
     class Meta:
         ordering = ["branch__name", "named_at", "id"]

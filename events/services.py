@@ -829,3 +829,40 @@ def name_delegate(*, actor: User, event: Event, branch: Branch, membership_numbe
         summary=f"Named delegate for {branch} to {event.title}"[:255],
     )
     return delegate
+
+
+@transaction.atomic
+def check_delegate_credential(*, actor: User, event: Event, code: str) -> Delegate:
+    """At the conference, check a delegate's credential and record that it was shown. Raises NotPermitted
+    unless the actor runs the conference; CheckInRefused for a forged code, another conference's, or one
+    already checked."""
+    if not can_manage_event(actor, event):
+        raise NotPermitted("Only the conference's organisers can check credentials.")
+    try:
+        delegate = (
+            Delegate.objects.select_for_update(of=("self",))
+            .select_related("member", "branch", "event")
+            .get(pk=tokens.delegate_id_from_code(code))
+        )
+    except (tokens.BadToken, Delegate.DoesNotExist) as error:
+        raise CheckInRefused("This is not a valid delegate credential.", field="code") from error
+    if not tokens.verify_delegate_code(code, delegate):
+        raise CheckInRefused("This is not a valid delegate credential.", field="code")
+    if delegate.event_id != event.pk:
+        raise CheckInRefused(f"This credential is for another conference: {delegate.event}.", field="code")
+    if delegate.credential_checked_at:
+        raise CheckInRefused(
+            f"{delegate.member.full_name}'s credential was already checked at "
+            f"{timezone.localtime(delegate.credential_checked_at):%H:%M}.",
+            field="code",
+        )
+    delegate.credential_checked_at = timezone.now()
+    delegate.save(update_fields=["credential_checked_at"])
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=delegate,
+        member=delegate.member,
+        summary=f"Delegate credential checked at {event.title}"[:255],
+    )
+    return delegate

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:event_id>/delegates/", views.conference_delegates, name="conference_delegates"),
     path("registrations/<int:registration_id>/", views.registration_detail, name="registration_detail"),
     path("registrations/<int:registration_id>/cancel/", views.registration_cancel, name="registration_cancel"),
+    path("delegates/<int:delegate_id>/", views.delegate_credential, name="delegate_credential"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
     path("courses/", views.course_list, name="course_list"),
     path("training/", views.training_record, name="my_training"),

@@ -27,7 +27,7 @@ from events.forms import (
     RegisterMemberForm,
     RegistrationForm,
 )
-from events.models import DelegateRule, Event, Registration
+from events.models import Delegate, DelegateRule, Event, Registration
 from events.permissions import can_create_events, can_manage_event, can_register_others, can_view_training_gaps
 
 
@@ -184,6 +184,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             "missing": services.missing_prerequisites(event.course, member) if event.course and member else [],
             "question_form": question_form,
             "my_questions": event.questions.filter(member=member) if member else [],
+            "my_delegacy": event.delegates.filter(member=member).first() if member else None,
         },
         status=status,
     )
@@ -294,10 +295,14 @@ def event_check_in(request: HttpRequest, event_id: int) -> HttpResponse:
     event = _event_or_404(request, event_id)
     _require(can_manage_event(request.user, event))
     form = CheckInForm(request.POST or None)
-    checked = None
+    checked = delegate = None
     if request.method == "POST" and form.is_valid():
+        code = form.cleaned_data["code"]
         try:
-            checked = services.check_in(actor=request.user, event=event, code=form.cleaned_data["code"])
+            if event.kind == Event.Kind.CONFERENCE and tokens.is_delegate_code(code):
+                delegate = services.check_delegate_credential(actor=request.user, event=event, code=code)
+            else:
+                checked = services.check_in(actor=request.user, event=event, code=code)
         except ServiceError as error:
             _show_service_error(form, error)
         else:
@@ -305,7 +310,13 @@ def event_check_in(request: HttpRequest, event_id: int) -> HttpResponse:
     return render(
         request,
         "events/check_in.html",
-        {"event": event, "form": form, "checked": checked, "attendance": services.attendance_counts(event)},
+        {
+            "event": event,
+            "form": form,
+            "checked": checked,
+            "delegate": delegate,
+            "attendance": services.attendance_counts(event),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -461,4 +472,21 @@ def conference_delegates(request: HttpRequest, event_id: int) -> HttpResponse:
             "can_name": bool(naming_for),
         },
         status=400 if errors else 200,
+    )
+
+
+@login_required
+def delegate_credential(request: HttpRequest, delegate_id: int) -> HttpResponse:
+    """A delegate's own credential (QR code and text), to show at the conference."""
+    try:
+        delegate = Delegate.objects.select_related("event", "branch", "member").get(
+            pk=delegate_id, member_id=request.user.member_id
+        )
+    except Delegate.DoesNotExist as error:
+        raise Http404("No such credential.") from error
+    code = tokens.delegate_code(delegate)
+    return render(
+        request,
+        "events/delegate_credential.html",
+        {"delegate": delegate, "event": delegate.event, "code": code, "qr": mark_safe(qr_svg(code))},  # noqa: S308
     )

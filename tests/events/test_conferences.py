@@ -146,3 +146,52 @@ def test_a_branch_secretary_names_their_branchs_delegates_on_the_page(client, un
     client.force_login(union.users.member_oak)
     assert "Owen Oakley" not in client.get(url).content.decode()
     assert client.post(url, leeds).status_code == 403
+
+
+def test_a_delegate_credential_is_checked_once_and_only_at_its_conference(client, union, make_event):
+    from events import tokens
+    from events.services import CheckInRefused
+
+    conference = make_event(kind="conference", title="Annual conference")
+    other = make_event(kind="conference", title="Sector conference")
+    for event in (conference, other):
+        services.allocate_delegates(actor=union.users.national, event=event, members_per_delegate=10)
+    delegate = services.name_delegate(
+        actor=union.users.national,
+        event=conference,
+        branch=union.branches.leeds,
+        membership_number=union.members.oak.membership_number,
+    )
+    elsewhere = services.name_delegate(
+        actor=union.users.national,
+        event=other,
+        branch=union.branches.leeds,
+        membership_number=union.members.oak.membership_number,
+    )
+    code = tokens.delegate_code(delegate)
+    before = snapshot(), list(Delegate.objects.values_list("credential_checked_at", flat=True))
+    for bad, message in [
+        (code[:-1] + ("A" if code[-1] != "A" else "B"), "not a valid delegate credential"),
+        ("R" + code[1:], "not a valid"),  # a check-in code's shape with a delegate's signature
+        (tokens.delegate_code(elsewhere), "another conference: Sector conference"),
+    ]:
+        with pytest.raises(CheckInRefused, match=message):
+            if bad.startswith("D"):
+                services.check_delegate_credential(actor=union.users.national, event=conference, code=bad)
+            else:
+                services.check_in(actor=union.users.national, event=conference, code=bad)
+    with pytest.raises(NotPermitted):
+        services.check_delegate_credential(actor=union.users.organiser_bristol, event=conference, code=code)
+    assert (snapshot(), list(Delegate.objects.values_list("credential_checked_at", flat=True))) == before
+
+    client.force_login(union.users.member_oak)
+    page = client.get(reverse("events:delegate_credential", args=[delegate.pk])).content.decode()
+    assert code in page and "<svg" in page
+    client.force_login(union.users.rep_oak)
+    assert client.get(reverse("events:delegate_credential", args=[delegate.pk])).status_code == 404
+    client.force_login(union.users.national)
+    url = reverse("events:event_check_in", args=[conference.pk])
+    ok = client.post(url, {"code": code.lower()})
+    assert "Owen Oakley</strong> is a delegate for Leeds: credential checked." in ok.content.decode()
+    again = client.post(url, {"code": code})
+    assert again.status_code == 400 and "already checked" in again.content.decode()
