@@ -87,6 +87,9 @@ class Event(models.Model):
     course = models.ForeignKey(Course, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions")
     series = models.ForeignKey(EventSeries, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
     is_cancelled = models.BooleanField(default=False)
+    motions_close_at = models.DateTimeField(
+        null=True, blank=True, help_text="Conferences: branches submit motions and amendments until then."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -282,3 +285,50 @@ class Delegate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} for {self.branch} at {self.event}"
+
+
+class Motion(models.Model):
+    """A motion a branch submits to a conference; motions on one subject may be composited into one."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        COMPOSITED = "composited", "Composited into another motion"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="motions")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    title = models.CharField(max_length=200)
+    text = models.TextField(max_length=10_000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    composite = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="parts")
+    agenda_position = models.PositiveIntegerField(null=True, blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["agenda_position", "submitted_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="composited") | Q(composite__isnull=False), name="motion_composited_into_one"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_composite(self) -> bool:
+        return self.branch_id is None
+
+
+class Amendment(models.Model):
+    motion = models.ForeignKey(Motion, on_delete=models.CASCADE, related_name="amendments")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(max_length=5_000)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["submitted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Amendment from {self.branch} to {self.motion}"

@@ -24,6 +24,7 @@ from crm.services.messages import queue_message
 from events import tokens
 from events.exports import csv_text
 from events.models import (
+    Amendment,
     CallQuestion,
     Certification,
     Course,
@@ -32,6 +33,7 @@ from events.models import (
     DelegateRule,
     Event,
     EventSeries,
+    Motion,
     Registration,
 )
 from events.permissions import can_host_at, can_manage_event, can_register_others
@@ -866,3 +868,135 @@ def check_delegate_credential(*, actor: User, event: Event, code: str) -> Delega
         summary=f"Delegate credential checked at {event.title}"[:255],
     )
     return delegate
+
+
+# --- Conferences: motions, amendments, compositing, the agenda --------------------------------------------
+
+MAX_MOTION = 10_000
+MAX_AMENDMENT = 5_000
+
+
+def _conference_for_motions(event: Event) -> Event:
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if event.kind != Event.Kind.CONFERENCE:
+        raise ServiceError("Motions are for conferences only.")
+    return event
+
+
+@transaction.atomic
+def set_motions_deadline(*, actor: User, event: Event, closes_at: datetime.datetime) -> Event:
+    event = _conference_for_motions(event)
+    if not can_manage_event(actor, event):
+        raise NotPermitted("Only the conference's organisers set its deadline.")
+    if not isinstance(closes_at, datetime.datetime) or timezone.is_naive(closes_at):
+        raise ServiceError("Give a date and time.", field="closes_at")
+    if closes_at > event.starts_at:
+        raise ServiceError("Motions must close before the conference starts.", field="closes_at")
+    old, event.motions_close_at = event.motions_close_at, closes_at
+    event.save(update_fields=["motions_close_at"])
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=event,
+        summary=f"Motions deadline for {event.title}"[:255],
+        changes={"motions_close_at": [old.isoformat() if old else None, closes_at.isoformat()]},
+    )
+    return event
+
+
+def _check_branch_may_submit(actor: User, event: Event, branch: Branch) -> None:
+    if not can_name_delegates_for(actor, branch):
+        raise NotPermitted("Only the branch's organisers or its branch secretary submit for it.")
+    if not _conference_branches(event).filter(pk=branch.pk).exists():
+        raise ServiceError(f"{branch} branch is not part of this conference.", field="branch")
+    if event.motions_close_at is None:
+        raise ServiceError("Motions are not open yet: the organisers have not set a deadline.")
+    if timezone.now() >= event.motions_close_at:
+        raise ServiceError("The deadline for motions and amendments has passed.")
+
+
+@transaction.atomic
+def submit_motion(*, actor: User, event: Event, branch: Branch, title: str, text: str) -> Motion:
+    """A branch submits a motion before the deadline. Raises NotPermitted or ServiceError, nothing saved."""
+    event = _conference_for_motions(event)
+    title, text = (title or "").strip(), (text or "").strip()
+    if not title or len(title) > 200:
+        raise ServiceError("Give the motion a title of up to 200 characters.", field="title")
+    if not text or len(text) > MAX_MOTION:
+        raise ServiceError(f"Write the motion, up to {MAX_MOTION:,} characters.", field="text")
+    _check_branch_may_submit(actor, event, branch)
+    motion = Motion.objects.create(event=event, branch=branch, title=title, text=text, submitted_by=actor)
+    record_audit(
+        actor=actor, action=AuditEntry.Action.CREATE, target=motion, summary=f"Motion from {branch}: {title}"[:255]
+    )
+    return motion
+
+
+@transaction.atomic
+def submit_amendment(*, actor: User, motion: Motion, branch: Branch, text: str) -> Amendment:
+    """A branch amends a motion that is still before the conference, before the deadline."""
+    event = _conference_for_motions(motion.event)
+    motion = Motion.objects.get(pk=motion.pk)
+    text = (text or "").strip()
+    if not text or len(text) > MAX_AMENDMENT:
+        raise ServiceError(f"Write the amendment, up to {MAX_AMENDMENT:,} characters.", field="text")
+    if motion.status != Motion.Status.SUBMITTED:
+        raise ServiceError("That motion has been composited: amend the composite motion.", field="motion")
+    _check_branch_may_submit(actor, event, branch)
+    amendment = Amendment.objects.create(motion=motion, branch=branch, text=text, submitted_by=actor)
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        target=amendment,
+        summary=f"Amendment from {branch} to {motion}"[:255],
+    )
+    return amendment
+
+
+@transaction.atomic
+def composite_motions(*, actor: User, event: Event, motion_ids: list[int], title: str, text: str) -> Motion:
+    """Merge motions on one subject into a composite motion; the originals are kept, marked as composited
+    into it (their amendments stay with them, for the record)."""
+    event = _conference_for_motions(event)
+    if not can_manage_event(actor, event):
+        raise NotPermitted("Only the conference's organisers composite motions.")
+    title, text = (title or "").strip(), (text or "").strip()
+    if not title or len(title) > 200:
+        raise ServiceError("Give the composite a title of up to 200 characters.", field="title")
+    if not text or len(text) > MAX_MOTION:
+        raise ServiceError(f"Write the composite motion, up to {MAX_MOTION:,} characters.", field="text")
+    parts = list(event.motions.select_for_update().filter(pk__in=set(motion_ids), status=Motion.Status.SUBMITTED))
+    if len(parts) < 2 or len(parts) != len(set(motion_ids)):
+        raise ServiceError(
+            "Choose two or more of this conference's motions that are not already composited.", field="motions"
+        )
+    composite = Motion.objects.create(event=event, branch=None, title=title, text=text, submitted_by=actor)
+    Motion.objects.filter(pk__in=[p.pk for p in parts]).update(
+        status=Motion.Status.COMPOSITED, composite=composite, agenda_position=None
+    )
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        target=composite,
+        summary=f"Composite of {len(parts)} motions: {title}"[:255],
+        changes={"parts": [None, sorted(p.pk for p in parts)]},
+    )
+    return composite
+
+
+@transaction.atomic
+def set_agenda(*, actor: User, event: Event, motion_ids: list[int]) -> list[Motion]:
+    """Order the conference's motions (every motion still before it, each once) on the agenda."""
+    event = _conference_for_motions(event)
+    if not can_manage_event(actor, event):
+        raise NotPermitted("Only the conference's organisers order the agenda.")
+    live = {m.pk: m for m in event.motions.select_for_update().filter(status=Motion.Status.SUBMITTED)}
+    if sorted(motion_ids) != sorted(live) or len(set(motion_ids)) != len(motion_ids):
+        raise ServiceError("Place every motion on the agenda exactly once.", field="motions")
+    for position, motion_id in enumerate(motion_ids, start=1):
+        live[motion_id].agenda_position = position
+    Motion.objects.bulk_update(live.values(), ["agenda_position"])
+    record_audit(
+        actor=actor, action=AuditEntry.Action.UPDATE, target=event, summary=f"Agenda ordered for {event.title}"[:255]
+    )
+    return sorted(live.values(), key=lambda m: m.agenda_position)
