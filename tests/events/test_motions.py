@@ -60,6 +60,7 @@ def test_motions_amendments_composite_and_agenda(union, conference):
 
 def test_motion_refusals_change_nothing(union, conference, make_event):
     motion = submit(union, conference)
+    meeting = make_event()
     before = rows()
     with pytest.raises(NotPermitted):
         submit(union, conference, actor="rep_oak")
@@ -71,7 +72,7 @@ def test_motion_refusals_change_nothing(union, conference, make_event):
         with pytest.raises(ServiceError):
             submit(union, conference, title=title, text=text)
     with pytest.raises(ServiceError, match="conferences only"):
-        submit(union, make_event())
+        submit(union, meeting)
     with pytest.raises(ServiceError, match="two or more"):
         services.composite_motions(
             actor=union.users.organiser_north, event=conference, motion_ids=[motion.pk], title="C", text="C"
