@@ -129,3 +129,58 @@ class NameDelegateForm(forms.Form):
     def __init__(self, *args, branches, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["branch"].queryset = branches
+
+
+class MotionForm(forms.Form):
+    branch = forms.ModelChoiceField(queryset=Branch.objects.none(), label="Submitted by branch")
+    title = forms.CharField(max_length=200)
+    text = forms.CharField(label="Motion", max_length=10_000, widget=forms.Textarea(attrs={"rows": 6}))
+
+    def __init__(self, *args, branches, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = branches
+
+
+class AmendmentForm(forms.Form):
+    motion = forms.ModelChoiceField(queryset=Branch.objects.none(), label="Motion to amend")
+    branch = forms.ModelChoiceField(queryset=Branch.objects.none(), label="Submitted by branch")
+    text = forms.CharField(label="Amendment", max_length=5_000, widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, branches, motions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = branches
+        self.fields["motion"].queryset = motions
+
+
+class DeadlineForm(forms.Form):
+    closes_at = forms.DateTimeField(label="Motions and amendments close", widget=DATETIME_INPUT)
+
+
+class CompositeForm(forms.Form):
+    motions = forms.ModelMultipleChoiceField(
+        queryset=Branch.objects.none(), widget=forms.CheckboxSelectMultiple, label="Motions to composite"
+    )
+    title = forms.CharField(max_length=200, label="Composite title")
+    text = forms.CharField(label="Composite motion", max_length=10_000, widget=forms.Textarea(attrs={"rows": 6}))
+
+    def __init__(self, *args, motions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["motions"].queryset = motions
+
+
+class AgendaForm(forms.Form):
+    """One position per motion still before the conference: 1 is taken first."""
+
+    def __init__(self, *args, motions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.motions = list(motions)
+        for number, motion in enumerate(self.motions, start=1):
+            self.fields[f"position_{motion.pk}"] = forms.IntegerField(
+                label=motion.title, min_value=1, max_value=len(self.motions), initial=motion.agenda_position or number
+            )
+
+    def ordered_ids(self) -> list[int]:
+        positions = {motion.pk: self.cleaned_data[f"position_{motion.pk}"] for motion in self.motions}
+        if len(set(positions.values())) != len(positions):
+            raise forms.ValidationError("Give each motion a different position.")
+        return sorted(positions, key=positions.__getitem__)

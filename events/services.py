@@ -18,7 +18,7 @@ from django.utils import timezone
 from crm.errors import NotPermitted, ServiceError
 from crm.models import AuditEntry, Branch, Member, Message, Position, Region, User
 from crm.permissions import can_manage_members_in
-from crm.selectors import members_visible_to
+from crm.selectors import branches_visible_to, members_visible_to
 from crm.services import record_audit
 from crm.services.messages import queue_message
 from events import tokens
@@ -902,6 +902,24 @@ def set_motions_deadline(*, actor: User, event: Event, closes_at: datetime.datet
         changes={"motions_close_at": [old.isoformat() if old else None, closes_at.isoformat()]},
     )
     return event
+
+
+def branches_acting_for(user: User, event: Event) -> QuerySet[Branch]:
+    """The conference's branches the user may submit motions or name delegates for: an organiser's patch
+    (national admins: all), and the branch where they are the current branch secretary."""
+    conference = _conference_branches(event)
+    if not (user and user.is_authenticated and user.is_active):
+        return conference.none()
+    acting = Q(
+        pk__in=Position.objects.current()
+        .filter(member_id=user.member_id, kind=Position.Kind.BRANCH_SECRETARY, branch__isnull=False)
+        .values("branch_id")
+    )
+    if user.is_national:
+        return conference
+    if user.role == User.Role.ORGANISER:
+        acting |= Q(pk__in=branches_visible_to(user).values("pk"))
+    return conference.filter(acting)
 
 
 def _check_branch_may_submit(actor: User, event: Event, branch: Branch) -> None:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:event_id>/check-in/", views.event_check_in, name="event_check_in"),
     path("<int:event_id>/cancel/", views.event_cancel, name="event_cancel"),
     path("<int:event_id>/certify/", views.event_award, name="event_award"),
+    path("<int:event_id>/motions/", views.conference_motions, name="conference_motions"),
     path("<int:event_id>/delegates/", views.conference_delegates, name="conference_delegates"),
     path("registrations/<int:registration_id>/", views.registration_detail, name="registration_detail"),
     path("registrations/<int:registration_id>/cancel/", views.registration_cancel, name="registration_cancel"),

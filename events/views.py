@@ -8,9 +8,11 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as forms_ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
@@ -19,15 +21,20 @@ from crm.models import Branch, Member
 from crm.selectors import member_detail_for, members_visible_to
 from events import ical, selectors, services, tokens
 from events.forms import (
+    AgendaForm,
+    AmendmentForm,
     CheckInForm,
+    CompositeForm,
+    DeadlineForm,
     DelegateRuleForm,
     EventForm,
+    MotionForm,
     NameDelegateForm,
     QuestionForm,
     RegisterMemberForm,
     RegistrationForm,
 )
-from events.models import Delegate, DelegateRule, Event, Registration
+from events.models import Delegate, DelegateRule, Event, Motion, Registration
 from events.permissions import can_create_events, can_manage_event, can_register_others, can_view_training_gaps
 
 
@@ -489,4 +496,77 @@ def delegate_credential(request: HttpRequest, delegate_id: int) -> HttpResponse:
         request,
         "events/delegate_credential.html",
         {"delegate": delegate, "event": delegate.event, "code": code, "qr": mark_safe(qr_svg(code))},  # noqa: S308
+    )
+
+
+@login_required
+def conference_motions(request: HttpRequest, event_id: int) -> HttpResponse:
+    """Motions to a conference: branches submit and amend before the deadline; its organisers set the
+    deadline, composite motions and order the agenda. Every signed-in member may read them."""
+    event = _event_or_404(request, event_id)
+    if event.kind != Event.Kind.CONFERENCE:
+        raise Http404("Only conferences have motions.")
+    can_manage = can_manage_event(request.user, event)
+    branches = services.branches_acting_for(request.user, event)
+    live = event.motions.filter(status=Motion.Status.SUBMITTED).select_related("branch")
+    forms_ = {
+        "motion": MotionForm(prefix="motion", branches=branches),
+        "amendment": AmendmentForm(prefix="amendment", branches=branches, motions=live),
+        "deadline": DeadlineForm(prefix="deadline", initial={"closes_at": event.motions_close_at}),
+        "composite": CompositeForm(prefix="composite", motions=live),
+        "agenda": AgendaForm(prefix="agenda", motions=live),
+    }
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action in forms_:
+        _require(can_manage if action in ("deadline", "composite", "agenda") else branches.exists())
+        kwargs = {
+            "motion": {"branches": branches},
+            "amendment": {"branches": branches, "motions": live},
+            "composite": {"motions": live},
+            "agenda": {"motions": live},
+            "deadline": {},
+        }[action]
+        form = forms_[action] = type(forms_[action])(request.POST, prefix=action, **kwargs)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if action == "motion":
+                    services.submit_motion(actor=request.user, event=event, **data)
+                elif action == "amendment":
+                    services.submit_amendment(actor=request.user, **data)
+                elif action == "deadline":
+                    services.set_motions_deadline(actor=request.user, event=event, **data)
+                elif action == "composite":
+                    services.composite_motions(
+                        actor=request.user,
+                        event=event,
+                        motion_ids=[m.pk for m in data["motions"]],
+                        title=data["title"],
+                        text=data["text"],
+                    )
+                else:
+                    services.set_agenda(actor=request.user, event=event, motion_ids=form.ordered_ids())
+            except (ServiceError, forms_ValidationError) as error:
+                _show_service_error(form, error if isinstance(error, ServiceError) else ServiceError(error.messages[0]))
+            else:
+                messages.success(request, "Saved.")
+                return redirect("events:conference_motions", event_id=event.pk)
+    elif request.method == "POST":
+        messages.error(request, "That form was not recognised: nothing was changed.")
+    motions = event.motions.select_related("branch", "composite").prefetch_related(
+        "amendments__branch", "parts__branch"
+    )
+    return render(
+        request,
+        "events/conference_motions.html",
+        {
+            "event": event,
+            "agenda": [m for m in motions if m.status == Motion.Status.SUBMITTED],
+            "composited": [m for m in motions if m.status == Motion.Status.COMPOSITED],
+            "forms": forms_,
+            "can_manage": can_manage,
+            "can_submit": branches.exists(),
+            "is_open": bool(event.motions_close_at and timezone.now() < event.motions_close_at),
+        },
+        status=400 if request.method == "POST" else 200,
     )

@@ -113,3 +113,63 @@ def test_a_composited_motion_takes_no_amendments(union, conference):
     )
     with pytest.raises(ServiceError, match="amend the composite"):
         services.submit_amendment(actor=union.users.organiser_north, motion=a, branch=union.branches.leeds, text="x")
+
+
+def test_the_motions_page(client, union, conference):
+    from django.urls import reverse
+
+    url = reverse("events:conference_motions", args=[conference.pk])
+    client.force_login(union.users.organiser_north)
+    before = rows()
+    bad = client.post(
+        url, {"action": "motion", "motion-branch": union.branches.bristol.pk, "motion-title": "X", "motion-text": "Y"}
+    )
+    assert bad.status_code == 400  # Bristol is not a choice for the North organiser
+    assert client.post(url, {"action": "motion", "motion-branch": union.branches.leeds.pk}).status_code == 400
+    assert rows() == before
+    for branch, title in (
+        (union.branches.leeds, "Pay"),
+        (union.branches.york, "Pay too"),
+        (union.branches.leeds, "Workload"),
+    ):
+        ok = client.post(
+            url, {"action": "motion", "motion-branch": branch.pk, "motion-title": title, "motion-text": "Text"}
+        )
+        assert ok.status_code == 302
+    pay, pay_too, workload = Motion.objects.order_by("pk")
+    client.post(
+        url,
+        {
+            "action": "amendment",
+            "amendment-motion": workload.pk,
+            "amendment-branch": union.branches.york.pk,
+            "amendment-text": "And marking.",
+        },
+    )
+    client.post(
+        url,
+        {
+            "action": "composite",
+            "composite-motions": [pay.pk, pay_too.pk],
+            "composite-title": "Composite: pay",
+            "composite-text": "Pay.",
+        },
+    )
+    composite = Motion.objects.get(title="Composite: pay")
+    same = client.post(
+        url, {"action": "agenda", f"agenda-position_{workload.pk}": "1", f"agenda-position_{composite.pk}": "1"}
+    )
+    assert same.status_code == 400 and "different position" in same.content.decode()
+    client.post(
+        url, {"action": "agenda", f"agenda-position_{workload.pk}": "2", f"agenda-position_{composite.pk}": "1"}
+    )
+    assert list(
+        Motion.objects.filter(status="submitted").order_by("agenda_position").values_list("title", flat=True)
+    ) == [
+        "Composite: pay",
+        "Workload",
+    ]
+    client.force_login(union.users.member_oak)
+    page = client.get(url).content.decode()
+    assert "Composite: pay" in page and "And marking." in page and "Submit a motion" not in page
+    assert client.post(url, {"action": "agenda", f"agenda-position_{workload.pk}": "1"}).status_code == 403
