@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import dues, organising, outreach, views
+from . import dues, events, organising, outreach, views
 
 app_name = "api"
 
@@ -22,6 +22,9 @@ router.register("segments", organising.SegmentViewSet, basename="segment")
 router.register("conversations", organising.ConversationViewSet, basename="conversation")
 router.register("assessments", organising.AssessmentViewSet, basename="assessment")
 router.register("organising/workplaces", organising.OrganisingWorkplaceViewSet, basename="organising-workplace")
+router.register("events", events.EventViewSet, basename="event")
+router.register("registrations", events.RegistrationViewSet, basename="registration")
+router.register("training-records", events.TrainingRecordViewSet, basename="training-record")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),

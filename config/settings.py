@@ -179,6 +179,9 @@ CELERY_BEAT_SCHEDULE = {
     "outreach-release-due": {"task": "crm.tasks.release_due_outreach", "schedule": 60},
     "outreach-recover-stalled": {"task": "crm.tasks.recover_stalled_sends", "schedule": 5 * 60},
     "outreach-clean-up": {"task": "crm.tasks.clean_up_outreach", "schedule": 24 * 60 * 60},
+    # Event reminders a day ahead and no-shows after an event: each task does its work once, however often run.
+    "send-event-reminders": {"task": "events.tasks.send_due_reminders", "schedule": 60 * 15},
+    "record-event-no-shows": {"task": "events.tasks.record_due_no_shows", "schedule": 60 * 60},
 }
 
 REST_FRAMEWORK = {

@@ -6,5 +6,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("api.urls")),
     path("elections/", include("elections.urls")),
+    path("events/", include("events.urls")),
     path("", include("crm.urls")),
 ]

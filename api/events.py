@@ -1,0 +1,276 @@
+"""Events API: events, registrations (with the waiting list and check-in) and training records.
+
+Thin, like the rest of /api/v1/: a scope selector for every queryset, a strict input serializer for every
+write, then one events.services call. Access needs appear only for the member themselves and the event's
+organisers; for anyone else the key is absent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm.models import Branch, Member, Region, Sector
+from crm.selectors import branches_visible_to, members_visible_to, regions_visible_to
+from events import selectors, services
+from events.models import Certification, Course, Event, Registration
+from events.permissions import can_manage_event
+
+from .fields import NamedChoiceField, ScopedPrimaryKeyRelatedField
+from .serializers import StrictInputMixin
+from .views import ERROR_RESPONSES, NOT_FOUND, QuorumAPIMixin
+
+# --- Serializers ------------------------------------------------------------------------------------------
+
+
+class EventSerializer(serializers.ModelSerializer):
+    kind = NamedChoiceField(enum_name="EventKindEnum", choices=Event.Kind.choices, read_only=True)
+    audience_sector = NamedChoiceField(enum_name="EventSectorEnum", choices=Sector.choices, read_only=True)
+    audience_category = NamedChoiceField(enum_name="EventCategoryEnum", choices=Member.Category.choices, read_only=True)
+    places_taken = serializers.IntegerField(read_only=True)
+    course_code = serializers.CharField(source="course.code", read_only=True, default=None)
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "kind",
+            "title",
+            "description",
+            "starts_at",
+            "ends_at",
+            "venue",
+            "online_url",
+            "capacity",
+            "places_taken",
+            "registration_opens_at",
+            "registration_closes_at",
+            "audience",
+            "audience_region",
+            "audience_branch",
+            "audience_sector",
+            "audience_category",
+            "host_branch",
+            "host_region",
+            "course",
+            "course_code",
+            "series",
+            "is_cancelled",
+        ]
+        read_only_fields = fields
+
+
+class EventCreateSerializer(StrictInputMixin, serializers.Serializer):
+    kind = NamedChoiceField(enum_name="EventKindEnum", choices=Event.Kind.choices)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    venue = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    online_url = serializers.URLField(max_length=200, required=False, allow_blank=True, default="")
+    capacity = serializers.IntegerField(min_value=1, max_value=100_000)
+    registration_opens_at = serializers.DateTimeField()
+    registration_closes_at = serializers.DateTimeField()
+    audience = serializers.ChoiceField(choices=Event.Audience.choices, default=Event.Audience.EVERYONE)
+    audience_region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all(), required=False, default=None)
+    audience_branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all(), required=False, default=None)
+    audience_sector = NamedChoiceField(
+        enum_name="EventSectorEnum", choices=Sector.choices, required=False, allow_blank=True, default=""
+    )
+    audience_category = NamedChoiceField(
+        enum_name="EventCategoryEnum", choices=Member.Category.choices, required=False, allow_blank=True, default=""
+    )
+    host_branch = ScopedPrimaryKeyRelatedField(model=Branch, scope=branches_visible_to, required=False, default=None)
+    host_region = ScopedPrimaryKeyRelatedField(model=Region, scope=regions_visible_to, required=False, default=None)
+    course = serializers.SlugRelatedField(
+        slug_field="code", queryset=Course.objects.all(), required=False, default=None, help_text="A course code."
+    )
+    repeat_weeks = serializers.IntegerField(min_value=2, max_value=services.MAX_WEEKS, required=False)
+
+
+class RegistrationSerializer(serializers.ModelSerializer):
+    status = NamedChoiceField(enum_name="RegistrationStatusEnum", choices=Registration.Status.choices, read_only=True)
+    member_name = serializers.CharField(source="member.full_name", read_only=True)
+    membership_number = serializers.CharField(source="member.membership_number", read_only=True)
+
+    class Meta:
+        model = Registration
+        fields = [
+            "id",
+            "event",
+            "member",
+            "member_name",
+            "membership_number",
+            "status",
+            "waiting_since",
+            "attendance",
+            "checked_in_at",
+            "access_needs",
+            "needs_childcare",
+            "dietary_needs",
+            "created_at",
+            "cancelled_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "access_needs": {"help_text": "Only for the member and the event's organisers; absent otherwise."}
+        }
+
+    def to_representation(self, instance: Registration) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        user = self.context["request"].user
+        if instance.member_id != user.member_id and not can_manage_event(user, instance.event):
+            data.pop("access_needs")
+        return data
+
+
+class RegistrationCreateSerializer(StrictInputMixin, serializers.Serializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all())
+    member = ScopedPrimaryKeyRelatedField(
+        model=Member, scope=members_visible_to, required=False, help_text="Yourself if left out."
+    )
+    access_needs = serializers.CharField(
+        max_length=services.MAX_ACCESS_NEEDS, required=False, allow_blank=True, default=""
+    )
+    needs_childcare = serializers.BooleanField(required=False, default=False)
+    dietary_needs = serializers.CharField(max_length=services.MAX_DIETARY, required=False, allow_blank=True, default="")
+
+
+class CheckInSerializer(StrictInputMixin, serializers.Serializer):
+    code = serializers.CharField(max_length=64)
+
+
+class CertificationSerializer(serializers.ModelSerializer):
+    course_code = serializers.CharField(source="course.code", read_only=True)
+    course_title = serializers.CharField(source="course.title", read_only=True)
+
+    class Meta:
+        model = Certification
+        fields = ["id", "member", "course", "course_code", "course_title", "completed_on", "session"]
+        read_only_fields = fields
+
+
+# --- Viewsets ---------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Upcoming events (filter with ?kind=)"),
+    retrieve=extend_schema(summary="One event", responses={200: EventSerializer, **NOT_FOUND}),
+)
+class EventViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Events are not personal data: everyone signed in sees them. Organisers create them for their patch."""
+
+    serializer_class = EventSerializer
+    filterset_class = None
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Event]:
+        events = selectors.events_visible_to(self.request.user).annotate(
+            places_taken=Count("registrations", filter=Q(registrations__status=Registration.Status.REGISTERED))
+        )
+        if self.action == "list":
+            events = selectors.upcoming_events_for(self.request.user, kind=self.request.query_params.get("kind", ""))
+        return events.order_by("starts_at", "id")
+
+    @extend_schema(
+        summary="Create an event (or a weekly series)",
+        request=EventCreateSerializer,
+        responses={201: EventSerializer(many=True), **ERROR_RESPONSES},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = EventCreateSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        details = dict(data.validated_data)
+        weeks = details.pop("repeat_weeks", None)
+        if weeks:
+            events = services.create_weekly_events(actor=request.user, details=details, weeks=weeks)
+        else:
+            events = [services.create_event(actor=request.user, details=details)]
+        fresh = self.get_queryset().filter(pk__in=[e.pk for e in events])
+        return Response(EventSerializer(fresh, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Check a member in with their code",
+        request=CheckInSerializer,
+        responses={200: RegistrationSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="check-in")
+    def check_in(self, request: Request, pk: str | None = None) -> Response:
+        event = self.get_object()
+        data = CheckInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        registration = services.check_in(actor=request.user, event=event, code=data.validated_data["code"])
+        return Response(RegistrationSerializer(registration, context=self.get_serializer_context()).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Registrations of members in your scope, and of the events you run"),
+    retrieve=extend_schema(summary="One registration", responses={200: RegistrationSerializer, **NOT_FOUND}),
+)
+class RegistrationViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Members register themselves; reps and organisers register members they can see (events.services
+    decides). So writes here are open to every signed-in user, unlike the member endpoints."""
+
+    serializer_class = RegistrationSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Registration]:
+        registrations = selectors.registrations_for(self.request.user)
+        event = self.request.query_params.get("event", "")
+        if event.isdigit():
+            registrations = registrations.filter(event_id=int(event))
+        return registrations.order_by("event__starts_at", "status", "waiting_since", "id")
+
+    @extend_schema(
+        summary="Register (yourself, or a member you can see)",
+        request=RegistrationCreateSerializer,
+        responses={201: RegistrationSerializer, **ERROR_RESPONSES},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = RegistrationCreateSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        details = dict(data.validated_data)
+        member = details.pop("member", None) or request.user.member
+        if member is None:
+            raise PermissionDenied("You have no member record: name the member to register.")
+        registration = services.register_for_event(actor=request.user, member=member, **details)
+        return Response(
+            RegistrationSerializer(registration, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        summary="Cancel a registration",
+        request=None,
+        responses={200: RegistrationSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        registration = services.cancel_registration(actor=request.user, registration=self.get_object())
+        return Response(RegistrationSerializer(registration, context=self.get_serializer_context()).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Training records (courses completed) of members in your scope"),
+    retrieve=extend_schema(summary="One certification", responses={200: CertificationSerializer, **NOT_FOUND}),
+)
+class TrainingRecordViewSet(QuorumAPIMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = CertificationSerializer
+
+    def get_queryset(self) -> QuerySet[Certification]:
+        records = Certification.objects.filter(member__in=members_visible_to(self.request.user)).select_related(
+            "course"
+        )
+        member = self.request.query_params.get("member", "")
+        if member.isdigit():
+            records = records.filter(member_id=int(member))
+        return records.order_by("member_id", "-completed_on", "id")
