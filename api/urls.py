@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from . import views
+from .elections import ElectionViewSet
 
 app_name = "api"
 
@@ -13,6 +14,7 @@ router.register("employers", views.EmployerViewSet, basename="employer")
 router.register("workplaces", views.WorkplaceViewSet, basename="workplace")
 router.register("members", views.MemberViewSet, basename="member")
 router.register("positions", views.PositionViewSet, basename="position")
+router.register("elections", ElectionViewSet, basename="election")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),

@@ -65,13 +65,20 @@ def _describe(paper: BallotPaper, choices: dict[str, Any]) -> list[str]:
 
 def _ballot_page(request: HttpRequest, paper: BallotPaper, credential: str, **extra: Any) -> HttpResponse:
     choices = extra.pop("choices", {}) or {}
+    errors = extra.pop("errors", {})
     ranks = {pk: n for n, pk in enumerate(choices.get("ranking", []), start=1)}
     context = {
         "election": paper.election,
         "paper": paper,
         "credential": credential,
         "candidates": [
-            {"pk": pk, "name": name, "rank": ranks.get(pk, ""), "marked": pk in choices.get("marks", [])}
+            {
+                "pk": pk,
+                "name": name,
+                "rank": ranks.get(pk, ""),
+                "marked": pk in choices.get("marks", []),
+                "error": errors.get(f"rank-{pk}", ""),
+            }
             for pk, name in paper.candidates
         ],
         "questions": [
@@ -83,7 +90,7 @@ def _ballot_page(request: HttpRequest, paper: BallotPaper, credential: str, **ex
             }
             for pk, text, options in paper.questions
         ],
-        "errors": extra.pop("errors", {}),
+        "errors": errors,
         **extra,
     }
     return render(request, "elections/vote.html", context, status=400 if context["errors"] else 200)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -12,6 +13,7 @@ from crm.selectors import branches_visible_to, members_visible_to, regions_visib
 from elections.models import Election, Method, Rule
 from elections.services.voting import BallotPaper
 
+SMALL_NUMBER = re.compile(r"[0-9]{1,4}")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -155,6 +157,11 @@ class RollAdditionForm(forms.Form):
         return member
 
 
+def _small_number(raw: str) -> int | None:
+    """A plain ASCII whole number of at most four digits, or None (no unicode digits, no huge strings)."""
+    return int(raw) if SMALL_NUMBER.fullmatch(raw) else None
+
+
 def read_ballot(paper: BallotPaper, post: QueryDict) -> tuple[dict[str, Any], dict[str, str]]:
     """The voter's choices from the ballot page, and an error per input that cannot be read.
 
@@ -170,27 +177,30 @@ def read_ballot(paper: BallotPaper, post: QueryDict) -> tuple[dict[str, Any], di
             raw = post.get(f"q-{pk}", "")
             if raw == "":
                 continue
-            if not raw.isdigit() or int(raw) >= len(options):
+            number = _small_number(raw)
+            if number is None or number >= len(options):
                 errors[f"q-{pk}"] = "Choose one of the options."
             else:
-                answers[str(pk)] = int(raw)
+                answers[str(pk)] = number
         return {"answers": answers}, errors
     if not election.is_ranked:
         raw_marks = post.getlist("mark")[:200]
-        if any(not raw.isdigit() for raw in raw_marks):
+        marks = [_small_number(raw) for raw in raw_marks]
+        if None in marks:
             errors["marks"] = "The marks could not be read."
             return {}, errors
-        return {"marks": [int(raw) for raw in raw_marks]}, errors
+        return {"marks": marks}, errors
     ranks: dict[int, int] = {}
     standing = len(paper.candidates)
     for pk, name in paper.candidates:
         raw = post.get(f"rank-{pk}", "").strip()
         if not raw:
             continue
-        if not raw.isdigit() or not 1 <= int(raw) <= standing:
+        number = _small_number(raw)
+        if number is None or not 1 <= number <= standing:
             errors[f"rank-{pk}"] = f"Give {name} a number from 1 to {standing}, or leave it empty."
         else:
-            ranks[pk] = int(raw)
+            ranks[pk] = number
     if errors:
         return {}, errors
     numbers = sorted(ranks.values())

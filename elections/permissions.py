@@ -56,8 +56,8 @@ def can_scrutinise(user: Any) -> bool:
 
 
 def can_see_turnout(user: Any, election: Any) -> bool:
-    """Turnout (never how anyone voted): those who manage or scrutinise the election, and reps for their
-    own workplaces (the selector narrows what a rep sees)."""
+    """Turnout (never how anyone voted): those who manage or scrutinise the election, organisers for their
+    patch and reps for their own workplaces (elections.selectors narrows what each sees)."""
     if not _signed_in(user):
         return False
-    return can_manage_election(user, election) or can_scrutinise(user) or user.role == "rep"
+    return can_manage_election(user, election) or can_scrutinise(user) or user.role in ("organiser", "rep")

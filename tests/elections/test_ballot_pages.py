@@ -1,0 +1,175 @@
+"""The election pages: organisers set up and open, voters number, review and cast, reps chase, results wait."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from elections.models import Ballot, Election, RollEntry
+from elections.services import closing, voting
+from tests.elections.voting_helpers import contest, open_with_credentials
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def local(moment: datetime.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_organiser_sets_up_a_branch_election_on_the_pages(union):
+    client = client_for(union.users.organiser_north)
+    now = timezone.now()
+    form = {
+        "title": "Leeds branch secretary",
+        "kind": "seat",
+        "method": "irv",
+        "rule": "",
+        "seats": "1",
+        "reserved_seats": "0",
+        "branch": str(union.branches.leeds.pk),
+        "voting_opens_at": local(now - datetime.timedelta(hours=1)),
+        "voting_closes_at": local(now + datetime.timedelta(days=1)),
+        "statement_word_limit": "300",
+        "ballot_order": "surname",
+        "electorate": "all",
+        "requires_good_standing": "on",
+        "cut_off_on": (timezone.localdate() + datetime.timedelta(days=1)).isoformat(),
+    }
+    bad = client.post(reverse("elections:election_create"), {**form, "title": "", "seats": "many"})
+    assert bad.status_code == 400 and b"There is a problem" in bad.content and Election.objects.count() == 0
+    outside = client.post(reverse("elections:election_create"), {**form, "branch": str(union.branches.bristol.pk)})
+    assert outside.status_code == 400 and Election.objects.count() == 0
+    response = client.post(reverse("elections:election_create"), form)
+    election = Election.objects.get()
+    assert response.status_code == 302 and election.branch == union.branches.leeds
+    page = client.get(reverse("elections:election_detail", args=[election.pk])).content.decode()
+    assert "Electorate, if voting opened now" in page and '<th scope="row">Leeds</th><td>2</td>' in page
+    for member in (union.members.oak, union.members.rep):
+        added = client.post(
+            reverse("elections:candidate_add", args=[election.pk]),
+            {"member": member.pk, "has_consented": "on", "statement": "Hello"},
+        )
+        assert added.status_code == 302
+    assert client.post(reverse("elections:election_open", args=[election.pk])).status_code == 302
+    election.refresh_from_db()
+    assert election.status == Election.Status.VOTING and election.roll.entries.count() == 2
+    # Out of scope looks the same as missing; members and scrutineers cannot manage.
+    assert client_for(union.users.organiser_bristol).get(f"/elections/{election.pk}/").status_code == 404
+    assert client_for(union.users.member_oak).get("/elections/").status_code == 403
+    assert client_for(union.users.scrutineer).post(f"/elections/{election.pk}/close/").status_code == 403
+
+
+def test_a_voter_numbers_reviews_casts_and_gets_a_receipt(union):
+    m = union.members
+    election = contest(union.users.national, [m.oak, m.rep, m.elm], method="stv", seats=2)
+    owen, rita, ella = election.candidates.order_by("pk")
+    credential = open_with_credentials(union.users.national, election)[m.ash.pk]
+    client = Client()  # no sign-in: the credential is the key
+    url = reverse("elections:vote", args=[election.pk])
+    ballot = client.get(url, {"credential": credential})
+    assert ballot.status_code == 200 and ballot["Cache-Control"].startswith("max-age=0")
+    assert ballot["Referrer-Policy"] == "no-referrer"
+    assert f'<label for="rank-{rita.pk}">Rita Rep</label>' in ballot.content.decode()
+    review = client.post(
+        url, {"credential": credential, "step": "review", f"rank-{rita.pk}": "1", f"rank-{owen.pk}": "2"}
+    )
+    assert review.status_code == 200 and "1. Rita Rep" in review.content.decode() and Ballot.objects.count() == 0
+    choices = re.search(r'name="choices" value="([^"]+)"', review.content.decode()).group(1).replace("&quot;", '"')
+    changed = client.post(url, {"credential": credential, "step": "change", "choices": choices})
+    assert f'name="rank-{owen.pk}" value="2"' in changed.content.decode()
+    cast = client.post(url, {"credential": credential, "step": "cast", "choices": choices})
+    receipt = re.search(r"<strong>([A-Z0-9-]{14})</strong>", cast.content.decode()).group(1)
+    stored = Ballot.objects.get()
+    assert stored.receipt_code == receipt and stored.choices == {"ranking": [rita.pk, owen.pk]}
+    again = client.post(url, {"credential": credential, "step": "cast", "choices": choices})
+    assert again.status_code == 403 and f"on {timezone.localdate():%-d %B %Y}" in again.content.decode()
+    assert Ballot.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "ranks, message",
+    [
+        ({"a": "1", "b": "1"}, "You gave 1 to more than one candidate"),
+        ({"a": "1", "b": "3"}, "without gaps: there is no 2"),
+        ({"a": "first"}, "a number from 1 to 3"),
+        ({"a": "4"}, "a number from 1 to 3"),
+        ({"a": "-1"}, "a number from 1 to 3"),
+        ({"a": "1" * 5000}, "a number from 1 to 3"),
+    ],
+)
+def test_rankings_that_cannot_be_read_are_refused_and_nothing_is_stored(union, ranks, message):
+    m = union.members
+    election = contest(union.users.national, [m.oak, m.rep, m.elm], method="stv", seats=2)
+    ids = dict(zip("abc", election.candidates.order_by("pk").values_list("pk", flat=True), strict=True))
+    credential = open_with_credentials(union.users.national, election)[m.ash.pk]
+    post = {"credential": credential, "step": "review", **{f"rank-{ids[k]}": v for k, v in ranks.items()}}
+    response = Client().post(reverse("elections:vote", args=[election.pk]), post)
+    assert response.status_code == 400 and message in response.content.decode()
+    assert Ballot.objects.count() == 0 and not RollEntry.objects.filter(has_voted=True).exists()
+
+
+def test_tampered_cast_requests_are_refused(union):
+    m = union.members
+    election = contest(union.users.national, [m.oak, m.rep], method="fptp")
+    owen, _rita = election.candidates.order_by("pk")
+    credential = open_with_credentials(union.users.national, election)[m.ash.pk]
+    url = reverse("elections:vote", args=[election.pk])
+    for choices in [
+        '{"marks": [999999]}',
+        f'{{"marks": [{owen.pk}, {owen.pk}]}}',
+        "not json",
+        '{"ranking": [1]}',
+        "[]",
+    ]:
+        response = Client().post(url, {"credential": credential, "step": "cast", "choices": choices})
+        assert response.status_code == 400, choices
+    for credential_value in ["", "x" * 5000, "forged-credential-aaaaaaaaaaaaaaaaaaaaaaaaa"]:
+        response = Client().post(url, {"credential": credential_value, "step": "cast", "choices": "{}"})
+        assert response.status_code == 403 and "not valid" in response.content.decode()
+    assert Ballot.objects.count() == 0
+
+
+def test_turnout_pages_for_reps_and_organisers_and_no_results_before_the_close(union):
+    u, m = union.users, union.members
+    election = contest(u.national, [m.oak, m.rep])
+    credentials = open_with_credentials(u.national, election)
+    voting.cast_ballot(election=election, credential=credentials[m.rep.pk], choices={})
+    rep_page = client_for(u.rep_oak).get(f"/elections/{election.pk}/turnout/?by=workplace").content.decode()
+    assert "Oak Primary" in rep_page and "1 / 2" in rep_page and "Owen Oakley" in rep_page
+    assert "Ella" not in rep_page and "Rita Rep</th>" not in rep_page  # voted: not on the chase list
+    north = client_for(u.organiser_north).get(f"/elections/{election.pk}/turnout/").content.decode()
+    assert "Leeds" in north and "Bristol" not in north  # a national election, seen from the North patch
+    assert client_for(u.member_oak).get(f"/elections/{election.pk}/turnout/").status_code == 404
+    for user in (u.national, u.scrutineer, u.member_oak):
+        assert client_for(user).get(f"/elections/{election.pk}/results/").status_code == 404
+    assert Client().get(f"/elections/{election.pk}/receipts/").status_code == 404
+    mine = client_for(u.member_oak).get("/elections/my/").content.decode()
+    assert "You have not voted yet" in mine
+
+
+def test_results_and_receipts_after_the_close(union):
+    u, m = union.users, union.members
+    election = contest(u.national, [m.oak, m.rep])
+    owen, _rita = election.candidates.order_by("pk")
+    credentials = open_with_credentials(u.national, election)
+    receipt = voting.cast_ballot(election=election, credential=credentials[m.elm.pk], choices={"ranking": [owen.pk]})
+    closing.close_election(actor=u.national, election=election, now=election.voting_closes_at)
+    receipts = Client().get(f"/elections/{election.pk}/receipts/").content.decode()
+    assert receipt.receipt_code in receipts and "1 ballot." in receipts
+    assert client_for(u.member_oak).get(f"/elections/{election.pk}/results/").status_code == 404  # not published
+    assert "Owen Oakley" in client_for(u.scrutineer).get(f"/elections/{election.pk}/results/").content.decode()
+    from elections.services import certify_count
+
+    certify_count(actor=u.scrutineer, count=election.count)
+    client_for(u.national).post(f"/elections/{election.pk}/publish/")
+    page = client_for(u.member_oak).get(f"/elections/{election.pk}/results/").content.decode()
+    assert "1 of 4 (25.0%)" in page and "Owen Oakley" in page
