@@ -1,8 +1,8 @@
 """Pages for voters: the ballot (credential in, receipt out), my ballots, results and the receipt list.
 
 The ballot page needs no sign-in: the one-time credential from the member's message is the key. It works
-without JavaScript: choose or number, review, cast. Responses are never cached and send no referrer, so the
-credential in the link does not travel further.
+without JavaScript: choose or number, review, cast. Responses are never cached and send a referrer only to this site, so
+the credential in the link does not travel to anyone else.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def private(view: Any) -> Any:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
         add_never_cache_headers(response)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"  # no-referrer would send Origin: null and fail CSRF
         return response
 
     return wrapped

@@ -77,7 +77,7 @@ def test_a_voter_numbers_reviews_casts_and_gets_a_receipt(union):
     url = reverse("elections:vote", args=[election.pk])
     ballot = client.get(url, {"credential": credential})
     assert ballot.status_code == 200 and ballot["Cache-Control"].startswith("max-age=0")
-    assert ballot["Referrer-Policy"] == "no-referrer"
+    assert ballot["Referrer-Policy"] == "same-origin"
     assert f'<label for="rank-{rita.pk}">Rita Rep</label>' in ballot.content.decode()
     review = client.post(
         url, {"credential": credential, "step": "review", f"rank-{rita.pk}": "1", f"rank-{owen.pk}": "2"}
