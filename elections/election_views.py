@@ -96,7 +96,9 @@ def election_detail(request: HttpRequest, election_id: int) -> HttpResponse:
         "can_scrutinise": can_scrutinise(request.user),
         "candidates": election.candidates.select_related("member"),
         "questions": election.questions.all(),
-        "preview": selectors.electorate_preview(election) if election.status == Election.Status.DRAFT else None,
+        "preview": selectors.electorate_preview(election)
+        if election.status == Election.Status.DRAFT and (manage or can_scrutinise(request.user))
+        else None,
         "roll": roll,
         "roll_size": roll.entries.count() if roll else 0,
         "credentials_sent": roll.entries.filter(credential_hash__isnull=False).count() if roll else 0,

@@ -173,3 +173,34 @@ def test_results_and_receipts_after_the_close(union):
     client_for(u.national).post(f"/elections/{election.pk}/publish/")
     page = client_for(u.member_oak).get(f"/elections/{election.pk}/results/").content.decode()
     assert "1 of 4 (25.0%)" in page and "Owen Oakley" in page
+
+
+def test_a_member_asks_for_a_new_link_and_the_old_one_dies(union):
+    u, m = union.users, union.members
+    election = contest(u.national, [m.rep, m.elm])
+    old = open_with_credentials(u.national, election)[m.oak.pk]
+    entry = RollEntry.objects.get(roll__election=election, member=m.oak)
+    other = RollEntry.objects.get(roll__election=election, member=m.ash)
+    client = client_for(u.member_oak)
+    assert client.post(f"/elections/my/{other.pk}/new-link/").status_code == 404  # not theirs
+    assert client.post(f"/elections/my/{entry.pk}/new-link/").status_code == 302
+    from tests.elections.voting_helpers import credentials_sent
+
+    new = credentials_sent(election)[m.oak.pk]
+    assert new != old
+    refused = Client().get(reverse("elections:vote", args=[election.pk]), {"credential": old})
+    assert refused.status_code == 403 and "replaced by a newer one" in refused.content.decode()
+    assert Client().get(reverse("elections:vote", args=[election.pk]), {"credential": new}).status_code == 200
+
+
+def test_issuing_credentials_twice_sends_each_member_one(union):
+    from crm.models import Message
+    from elections import tasks
+    from elections.services import setup
+
+    u, m = union.users, union.members
+    election = contest(u.national, [m.rep, m.elm])
+    setup.open_voting(actor=u.national, election=election)
+    assert tasks.issue_credentials(election.pk) == 4
+    assert tasks.issue_credentials(election.pk) == 0
+    assert Message.objects.filter(key__startswith=f"election:{election.pk}:credential:").count() == 4
