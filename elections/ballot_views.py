@@ -66,7 +66,13 @@ def _describe(paper: BallotPaper, choices: dict[str, Any]) -> list[str]:
 def _ballot_page(request: HttpRequest, paper: BallotPaper, credential: str, **extra: Any) -> HttpResponse:
     choices = extra.pop("choices", {}) or {}
     errors = extra.pop("errors", {})
-    ranks = {pk: n for n, pk in enumerate(choices.get("ranking", []), start=1)}
+
+    def part(name: str, kind: type) -> Any:  # what came back may have been tampered with: show only what fits
+        value = choices.get(name) if isinstance(choices, dict) else None
+        return value if isinstance(value, kind) else kind()
+
+    ranking, marks, answers = part("ranking", list), part("marks", list), part("answers", dict)
+    ranks = {pk: n for n, pk in enumerate(ranking, start=1) if isinstance(pk, int)}
     context = {
         "election": paper.election,
         "paper": paper,
@@ -76,7 +82,7 @@ def _ballot_page(request: HttpRequest, paper: BallotPaper, credential: str, **ex
                 "pk": pk,
                 "name": name,
                 "rank": ranks.get(pk, ""),
-                "marked": pk in choices.get("marks", []),
+                "marked": pk in marks,
                 "error": errors.get(f"rank-{pk}", ""),
             }
             for pk, name in paper.candidates
@@ -86,7 +92,7 @@ def _ballot_page(request: HttpRequest, paper: BallotPaper, credential: str, **ex
                 "pk": pk,
                 "text": text,
                 "options": list(enumerate(options)),
-                "answer": choices.get("answers", {}).get(str(pk)),
+                "answer": answers.get(str(pk)),
             }
             for pk, text, options in paper.questions
         ],
@@ -102,36 +108,38 @@ def vote(request: HttpRequest, election_id: int) -> HttpResponse:
     if election is None:
         raise Http404("No such election.")
     credential = (request.POST if request.method == "POST" else request.GET).get("credential", "")
-    try:
-        credential_check(election=election, credential=credential)
-    except CredentialRefused as refusal:
-        return render(
-            request, "elections/vote_refused.html", {"election": election, "reason": refusal.message}, status=403
-        )
+    step = request.POST.get("step", "review") if request.method == "POST" else ""
+    if step != "cast":  # casting checks the credential itself, under its lock
+        try:
+            credential_check(election=election, credential=credential)
+        except CredentialRefused as refusal:
+            return render(
+                request, "elections/vote_refused.html", {"election": election, "reason": refusal.message}, status=403
+            )
     paper = BallotPaper.of(election)
     if request.method != "POST":
         return _ballot_page(request, paper, credential)
-    step = request.POST.get("step", "review")
     if step in ("change", "cast"):
         raw = request.POST.get("choices", "")
         try:
             choices = json.loads(raw) if len(raw) <= MAX_CHOICES_JSON else None
         except ValueError:
             choices = None
-        if choices is None:
+        if choices is None and step == "change":
             return _ballot_page(
                 request, paper, credential, errors={"ballot": "Your choices were lost; please choose again."}
             )
         if step == "change":
             return _ballot_page(request, paper, credential, choices=choices)
         try:
-            ballot = cast_ballot(election=election, credential=credential, choices=choices)
+            ballot = cast_ballot(election=election, credential=credential, choices=choices, paper=paper)
         except CredentialRefused as refusal:
             return render(
                 request, "elections/vote_refused.html", {"election": election, "reason": refusal.message}, status=403
             )
-        except BallotRefused as refusal:
-            return _ballot_page(request, paper, credential, choices=choices, errors={"ballot": refusal.message})
+        except BallotRefused as refusal:  # unreadable choices come here too, after the credential was checked
+            kept = choices if isinstance(choices, dict) else {}
+            return _ballot_page(request, paper, credential, choices=kept, errors={"ballot": refusal.message})
         return render(request, "elections/vote_receipt.html", {"election": election, "receipt": ballot.receipt_code})
     choices, errors = read_ballot(paper, request.POST)
     if not errors:

@@ -155,23 +155,35 @@ def check_credential(*, election: Election, credential: Any, now: datetime.datet
 
 
 def _lock_election_for_casting(election_id: int) -> Election:
-    """Casts share a lock on the election row; closing takes it exclusively, so no cast lands after the seal."""
+    """Read the election afresh under a shared lock: casts share it, closing takes it exclusively, so no cast
+    lands after the seal. (SQLite locks the whole database for a write anyway.)"""
     if connection.vendor == "postgresql":
         table = Election._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [election_id])  # noqa: S608
+        rows = list(Election.objects.raw(f"SELECT * FROM {table} WHERE id = %s FOR SHARE", [election_id]))  # noqa: S608
+        if not rows:
+            raise Election.DoesNotExist
+        return rows[0]
     return Election.objects.get(pk=election_id)
 
 
-def cast_ballot(*, election: Election, credential: Any, choices: Any, now: datetime.datetime | None = None) -> Ballot:
+def cast_ballot(
+    *,
+    election: Election,
+    credential: Any,
+    choices: Any,
+    now: datetime.datetime | None = None,
+    paper: BallotPaper | None = None,
+) -> Ballot:
     """Cast one ballot with a one-time credential. Returns the ballot, whose receipt code the voter keeps.
 
     Guarantees: in one transaction the roll entry is locked (select_for_update), checked, marked voted (with
     the day only) and the ballot stored with no link back and no time finer than the day; a credential used
     twice, even at the same instant, casts once. Raises CredentialRefused or BallotRefused, storing nothing.
+    ``paper`` saves reading the candidates again when the caller already has them (they are fixed once voting
+    opens).
     """
     digest = _digest(credential)
-    paper = BallotPaper.of(election)
+    paper = paper or BallotPaper.of(election)
     with transaction.atomic():
         now = now or timezone.now()
         current = _lock_election_for_casting(election.pk)
