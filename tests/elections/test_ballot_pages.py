@@ -204,3 +204,33 @@ def test_issuing_credentials_twice_sends_each_member_one(union):
     assert tasks.issue_credentials(election.pk) == 4
     assert tasks.issue_credentials(election.pk) == 0
     assert Message.objects.filter(key__startswith=f"election:{election.pk}:credential:").count() == 4
+
+
+def test_an_industrial_action_ballot_from_vote_to_published_thresholds(union):
+    from elections.services import setup
+    from tests.elections.voting_helpers import details
+
+    u, m = union.users, union.members
+    election = setup.create_election(
+        actor=u.national, details=details(kind="ballot", method="", title="Strike ballot", is_industrial_action=True)
+    )
+    question = setup.add_question(actor=u.national, election=election, text="Will you strike?", options=["Yes", "No"])
+    credentials = open_with_credentials(u.national, election)
+    url = reverse("elections:vote", args=[election.pk])
+    page = Client().get(url, {"credential": credentials[m.oak.pk]}).content.decode()
+    assert f'<label for="q-{question.pk}-0">Yes</label>' in page and "Leave this question blank" in page
+    bad = Client().post(url, {"credential": credentials[m.oak.pk], "step": "review", f"q-{question.pk}": "7"})
+    assert bad.status_code == 400 and "Choose one of the options" in bad.content.decode()
+    for member, answer in ((m.oak, "0"), (m.elm, "0"), (m.ash, "1")):
+        review = Client().post(
+            url, {"credential": credentials[member.pk], "step": "review", f"q-{question.pk}": answer}
+        )
+        choices = re.search(r'name="choices" value="([^"]+)"', review.content.decode()).group(1).replace("&quot;", '"')
+        cast = Client().post(url, {"credential": credentials[member.pk], "step": "cast", "choices": choices})
+        assert "Your vote has been cast" in cast.content.decode()
+    closing.close_election(actor=u.national, election=election, now=election.voting_closes_at)
+    scrutineer = client_for(u.scrutineer)
+    assert scrutineer.post(f"/elections/{election.pk}/certify/").status_code == 302
+    assert client_for(u.national).post(f"/elections/{election.pk}/publish/").status_code == 302
+    results = client_for(u.member_oak).get(f"/elections/{election.pk}/results/").content.decode()
+    assert "Passed" in results and "75.00%" in results and "Met" in results and "3 of 4 (75.0%)" in results
