@@ -22,10 +22,10 @@ from django.views.decorators.http import require_POST
 from crm.errors import ServiceError
 from elections import selectors
 from elections.counting.report import stage_table, svg_chart
-from elections.election_forms import read_ballot
+from elections.election_forms import AcceptNominationForm, MemberNominationForm, read_ballot
 from elections.models import Count, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise
-from elections.services import setup
+from elections.services import nominations, setup
 from elections.services.voting import BallotPaper, BallotRefused, CredentialRefused, cast_ballot, check_choices
 from elections.services.voting import check_credential as credential_check
 
@@ -165,7 +165,60 @@ def vote(request: HttpRequest, election_id: int) -> HttpResponse:
 def my_ballots(request: HttpRequest) -> HttpResponse:
     member = request.user.member
     entries = selectors.roll_entries_of(member) if member else RollEntry.objects.none()
-    return render(request, "elections/my_ballots.html", {"entries": entries})
+    open_nominations = selectors.nominations_open_to(member) if member else []
+    return render(
+        request,
+        "elections/my_ballots.html",
+        {
+            "entries": entries,
+            "open_nominations": open_nominations,
+            "nominate_form": MemberNominationForm(),
+            "accept_form": AcceptNominationForm(),
+        },
+    )
+
+
+def _nomination_election(request: HttpRequest, election_id: int) -> Election:
+    member = request.user.member
+    for item in selectors.nominations_open_to(member) if member else []:
+        if item["election"].pk == election_id:
+            return item["election"]
+    raise Http404("No such election taking nominations from you.")
+
+
+@login_required
+@require_POST
+def my_nomination(request: HttpRequest, election_id: int) -> HttpResponse:
+    election = _nomination_election(request, election_id)
+    form = MemberNominationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("membership_number", ["Give a membership number."])))
+        return redirect("elections:my_ballots")
+    nominee = form.cleaned_data["membership_number"]
+    try:
+        nominations.nominate_by_member(actor=request.user, election=election, nominee=nominee)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"You nominated {nominee.full_name}.")
+    return redirect("elections:my_ballots")
+
+
+@login_required
+@require_POST
+def my_acceptance(request: HttpRequest, election_id: int) -> HttpResponse:
+    election = _nomination_election(request, election_id)
+    form = AcceptNominationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The statement is too long.")
+        return redirect("elections:my_ballots")
+    try:
+        nominations.accept_nomination(actor=request.user, election=election, **form.cleaned_data)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"You are standing in {election.title}.")
+    return redirect("elections:my_ballots")
 
 
 @login_required

@@ -47,6 +47,13 @@ class ElectionForm(forms.Form):
     nominations_close_at = forms.DateTimeField(required=False, widget=DATETIME)
     voting_opens_at = forms.DateTimeField(widget=DATETIME)
     voting_closes_at = forms.DateTimeField(widget=DATETIME)
+    nomination_route = forms.ChoiceField(choices=Election.NominationRoute.choices, label="Candidates")
+    nominations_needed = forms.IntegerField(
+        min_value=1, max_value=1000, initial=1, help_text="Branches, or members, needed to nominate someone."
+    )
+    withdrawal_deadline_at = forms.DateTimeField(
+        required=False, widget=DATETIME, help_text="Leave empty to allow withdrawal until voting opens."
+    )
     statement_word_limit = forms.IntegerField(min_value=1, max_value=5000, initial=300)
     ballot_order = forms.ChoiceField(choices=Election.BallotOrder.choices)
     electorate = forms.ChoiceField(choices=Election.Electorate.choices, label="Who may vote")
@@ -213,3 +220,38 @@ def read_ballot(paper: BallotPaper, post: QueryDict) -> tuple[dict[str, Any], di
         missing = next(n for n in range(1, len(numbers) + 1) if n not in numbers)
         errors["ranking"] = f"Number your choices 1, 2, 3 and so on without gaps: there is no {missing}."
     return {"ranking": [pk for pk, _rank in sorted(ranks.items(), key=lambda item: item[1])]}, errors
+
+
+class BranchNominationForm(forms.Form):
+    branch = forms.ModelChoiceField(queryset=None)
+    membership_number = forms.CharField(max_length=20, label="Membership number of the nominee")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = branches_visible_to(user)
+        self.user = user
+
+    def clean_membership_number(self) -> Member:
+        number = self.cleaned_data["membership_number"].strip()
+        member = Member.objects.filter(membership_number__iexact=number).first()
+        if member is None:
+            raise forms.ValidationError("No member has that number.")
+        return member
+
+
+class MemberNominationForm(forms.Form):
+    """A member nominates by membership number: members cannot browse other members."""
+
+    membership_number = forms.CharField(max_length=20, label="Membership number of the member you nominate")
+
+    def clean_membership_number(self) -> Member:
+        number = self.cleaned_data["membership_number"].strip()
+        member = Member.objects.filter(membership_number__iexact=number).first()
+        if member is None:
+            raise forms.ValidationError("No member has that number.")
+        return member
+
+
+class AcceptNominationForm(forms.Form):
+    statement = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False, max_length=40000)
+    has_consented = forms.BooleanField(required=False, label="I consent to stand in this election")

@@ -14,10 +14,16 @@ from django.views.decorators.http import require_POST
 from crm.errors import ServiceError
 from crm.models import AuditEntry
 from elections import selectors
-from elections.election_forms import CandidateForm, ElectionForm, QuestionForm, RollAdditionForm
+from elections.election_forms import (
+    BranchNominationForm,
+    CandidateForm,
+    ElectionForm,
+    QuestionForm,
+    RollAdditionForm,
+)
 from elections.models import Count, Election, RollEntry
 from elections.permissions import can_create_elections, can_manage_election, can_scrutinise, can_see_turnout
-from elections.services import closing, setup
+from elections.services import closing, nominations, setup
 
 
 def _election_or_404(request: HttpRequest, election_id: int) -> Election:
@@ -96,6 +102,9 @@ def election_detail(request: HttpRequest, election_id: int) -> HttpResponse:
         "can_scrutinise": can_scrutinise(request.user),
         "candidates": election.candidates.select_related("member"),
         "questions": election.questions.all(),
+        "nominations": selectors.nominations_of(election)
+        if election.nomination_route != Election.NominationRoute.ORGANISER
+        else [],
         "preview": selectors.electorate_preview(election)
         if election.status == Election.Status.DRAFT and (manage or can_scrutinise(request.user))
         else None,
@@ -284,3 +293,29 @@ def election_publish(request: HttpRequest, election_id: int) -> HttpResponse:
     _require(can_manage_election(request.user, election))
     _run(request, lambda: closing.publish_results(actor=request.user, election=election), "Results published.")
     return redirect("elections:election_detail", election_id=election.pk)
+
+
+@login_required
+def branch_nomination_add(request: HttpRequest, election_id: int) -> HttpResponse:
+    election = _election_or_404(request, election_id)
+    _require(request.user.is_national or request.user.role == "organiser")
+    form = BranchNominationForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            nominations.nominate_by_branch(
+                actor=request.user,
+                election=election,
+                branch=form.cleaned_data["branch"],
+                nominee=form.cleaned_data["membership_number"],
+            )
+        except ServiceError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Branch nomination recorded.")
+            return redirect("elections:election_detail", election_id=election.pk)
+    return render(
+        request,
+        "elections/simple_form.html",
+        {"form": form, "election": election, "heading": "Record a branch nomination", "button": "Record"},
+        status=400 if form.errors else 200,
+    )

@@ -137,6 +137,11 @@ class Election(models.Model):
         CATEGORY = "category", "Members in categories"
         STRAND = "strand", "An equalities strand's self-identified members"
 
+    class NominationRoute(models.TextChoices):
+        ORGANISER = "organiser", "Organisers add candidates"
+        BRANCHES = "branches", "Nominated by branches"
+        MEMBERS = "members", "Nominated by members"
+
     class BallotOrder(models.TextChoices):
         SURNAME = "surname", "By surname"
         LOT = "lot", "By lot"
@@ -158,6 +163,15 @@ class Election(models.Model):
     nominations_close_at = models.DateTimeField(null=True, blank=True)
     voting_opens_at = models.DateTimeField()
     voting_closes_at = models.DateTimeField()
+    nomination_route = models.CharField(
+        max_length=10, choices=NominationRoute.choices, default=NominationRoute.ORGANISER
+    )
+    nominations_needed = models.PositiveSmallIntegerField(
+        default=1, help_text="How many branches, or members, must nominate someone for them to stand."
+    )
+    withdrawal_deadline_at = models.DateTimeField(
+        null=True, blank=True, help_text="Candidates may withdraw until then (empty: until voting opens)."
+    )
     statement_word_limit = models.PositiveIntegerField(default=300)
     ballot_order = models.CharField(max_length=10, choices=BallotOrder.choices, default=BallotOrder.SURNAME)
     electorate = models.CharField(max_length=10, choices=Electorate.choices, default=Electorate.ALL)
@@ -247,6 +261,36 @@ class Candidate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Nomination(models.Model):
+    """One nomination of a member to stand: by a branch (recorded by its organiser) or by a member."""
+
+    election = models.ForeignKey(Election, on_delete=models.CASCADE, related_name="nominations")
+    nominee = models.ForeignKey("crm.Member", on_delete=models.PROTECT, related_name="nominations")
+    by_branch = models.ForeignKey("crm.Branch", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    by_member = models.ForeignKey(
+        "crm.Member", on_delete=models.PROTECT, null=True, blank=True, related_name="nominations_made"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(by_branch__isnull=True, by_member__isnull=False)
+                | Q(by_branch__isnull=False, by_member__isnull=True),
+                name="nomination_by_branch_or_member",
+            ),
+            models.UniqueConstraint(fields=["election", "nominee", "by_branch"], name="nomination_once_per_branch"),
+            models.UniqueConstraint(fields=["election", "nominee", "by_member"], name="nomination_once_per_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Nomination of {self.nominee_id} in {self.election_id}"
 
 
 class Question(models.Model):

@@ -34,6 +34,8 @@ from elections.selectors.voting import (  # noqa: E402, F401
     elections_for,
     electorate_of,
     electorate_preview,
+    nominations_of,
+    nominations_open_to,
     non_voters_for,
     receipts_of,
     roll_entries_of,

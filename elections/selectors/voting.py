@@ -169,3 +169,50 @@ def receipts_of(election: Election) -> list[str]:
     return list(
         Ballot.objects.filter(election=election).order_by("receipt_code").values_list("receipt_code", flat=True)
     )
+
+
+def nominations_of(election: Election) -> list[dict[str, Any]]:
+    """Each nominee with how many nominations they have, whether that is enough, and whether they stand."""
+    from elections.models import Nomination
+
+    rows = (
+        Nomination.objects.filter(election=election)
+        .order_by()
+        .values("nominee_id", "nominee__first_name", "nominee__last_name")
+        .annotate(nominations=Count("id"))
+        .order_by("nominee__last_name", "nominee__first_name")
+    )
+    standing = set(election.candidates.values_list("member_id", flat=True))
+    return [
+        {
+            "nominee": f"{row['nominee__first_name']} {row['nominee__last_name']}",
+            "nominations": row["nominations"],
+            "is_enough": row["nominations"] >= election.nominations_needed,
+            "is_standing": row["nominee_id"] in standing,
+        }
+        for row in rows
+    ]
+
+
+def nominations_open_to(member: Member) -> list[dict[str, Any]]:
+    """Elections taking nominations now whose electorate includes this member, with how many nominations the
+    member has received and whether they already stand."""
+    from django.utils import timezone
+
+    from elections.models import Nomination
+
+    now = timezone.now()
+    found = []
+    elections = Election.objects.filter(
+        status=Election.Status.DRAFT, nominations_open_at__lte=now, nominations_close_at__gt=now
+    ).exclude(nomination_route=Election.NominationRoute.ORGANISER)
+    for election in elections:
+        if electorate_of(election).filter(pk=member.pk).exists():
+            found.append(
+                {
+                    "election": election,
+                    "received": Nomination.objects.filter(election=election, nominee=member).count(),
+                    "is_standing": election.candidates.filter(member=member).exists(),
+                }
+            )
+    return found

@@ -40,6 +40,9 @@ ELECTION_FIELDS = (
     "nominations_close_at",
     "voting_opens_at",
     "voting_closes_at",
+    "nomination_route",
+    "nominations_needed",
+    "withdrawal_deadline_at",
     "statement_word_limit",
     "ballot_order",
     "electorate",
@@ -163,6 +166,22 @@ def _clean(actor: User, data: dict[str, Any], election: Election | None) -> dict
         raise ElectionRefused("Nominations must close after they open.", field="nominations_close_at")
     if n_close and n_close > opens:
         raise ElectionRefused("Nominations must close before voting opens.", field="nominations_close_at")
+    route = data.get("nomination_route") or Election.NominationRoute.ORGANISER
+    if route not in Election.NominationRoute.values or (kind == Election.Kind.BALLOT and route != "organiser"):
+        raise ElectionRefused(
+            "Choose how candidates are nominated (ballots on questions have none).", field="nomination_route"
+        )
+    needed = 1 if data.get("nominations_needed") is None else data["nominations_needed"]
+    if not isinstance(needed, int) or not 1 <= needed <= 1000:
+        raise ElectionRefused("Nominations needed must be from 1 to 1,000.", field="nominations_needed")
+    if route != Election.NominationRoute.ORGANISER and not (n_open and n_close):
+        raise ElectionRefused("Give the times nominations open and close.", field="nominations_open_at")
+    deadline = data.get("withdrawal_deadline_at")
+    if deadline and deadline > opens:
+        raise ElectionRefused(
+            "Candidates must be able to withdraw only until voting opens.", field="withdrawal_deadline_at"
+        )
+    data["nomination_route"], data["nominations_needed"] = route, needed
     limit = data.get("statement_word_limit", 300)
     if not isinstance(limit, int) or not 0 < limit <= 5000:
         raise ElectionRefused("The statement word limit must be from 1 to 5,000 words.", field="statement_word_limit")
@@ -248,6 +267,31 @@ def add_candidate(
     must be within the word limit. Raises NotPermitted or ElectionRefused; audited."""
     election = Election.objects.select_for_update().get(pk=election.pk)
     _require_manager(actor, election)
+    if election.nomination_route != Election.NominationRoute.ORGANISER:
+        raise ElectionRefused("Candidates in this election are nominated; they stand by accepting nominations.")
+    return put_on_ballot(
+        actor=actor,
+        election=election,
+        member=member,
+        name=name,
+        statement=statement,
+        is_in_reserved_group=is_in_reserved_group,
+        has_consented=has_consented,
+    )
+
+
+def put_on_ballot(
+    *,
+    actor: User,
+    election: Election,
+    member: Member,
+    name: str,
+    statement: str,
+    is_in_reserved_group: bool,
+    has_consented: bool,
+) -> Candidate:
+    """The checks every candidate passes, however they came (added, or nominated and accepting), and the
+    audited row. Call with the election locked."""
     _require_draft(election, "the candidates")
     if election.is_ballot:
         raise ElectionRefused("A ballot on questions has no candidates.")
@@ -293,14 +337,22 @@ def add_candidate(
 
 @transaction.atomic
 def withdraw_candidate(*, actor: User, candidate: Candidate, now: datetime.datetime | None = None) -> Candidate:
-    """Withdraw a candidate before voting opens (the withdrawal deadline). Audited."""
+    """Withdraw a candidate, by an organiser of the election or the candidate themselves, until the
+    withdrawal deadline (or until voting opens). Audited."""
+    now = now or timezone.now()
     election = Election.objects.select_for_update().get(pk=candidate.election_id)
-    _require_manager(actor, election)
+    if not (
+        can_manage_election(actor, election) or (actor.is_authenticated and actor.member_id == candidate.member_id)
+    ):
+        raise NotPermitted("You cannot withdraw this candidate.")
     _require_draft(election, "the candidates")
+    deadline = election.withdrawal_deadline_at or election.voting_opens_at
+    if now > deadline:
+        raise ElectionRefused(f"The withdrawal deadline ({timezone.localtime(deadline):%H:%M on %d %B %Y}) has passed.")
     candidate.refresh_from_db()
     if candidate.withdrawn_at:
         raise ElectionRefused(f"{candidate.name} has already withdrawn.")
-    candidate.withdrawn_at = now or timezone.now()
+    candidate.withdrawn_at = now
     candidate.save(update_fields=["withdrawn_at"])
     record_audit(
         actor=actor,

@@ -39,6 +39,8 @@ def test_organiser_sets_up_a_branch_election_on_the_pages(union):
         "voting_opens_at": local(now - datetime.timedelta(hours=1)),
         "voting_closes_at": local(now + datetime.timedelta(days=1)),
         "statement_word_limit": "300",
+        "nomination_route": "organiser",
+        "nominations_needed": "1",
         "ballot_order": "surname",
         "electorate": "all",
         "requires_good_standing": "on",
@@ -234,3 +236,31 @@ def test_an_industrial_action_ballot_from_vote_to_published_thresholds(union):
     assert client_for(u.national).post(f"/elections/{election.pk}/publish/").status_code == 302
     results = client_for(u.member_oak).get(f"/elections/{election.pk}/results/").content.decode()
     assert "Passed" in results and "75.00%" in results and "Met" in results and "3 of 4 (75.0%)" in results
+
+
+def test_members_nominate_and_accept_on_my_ballots(union):
+    from elections.services import setup
+    from tests.elections.test_nominations import window
+    from tests.factories import UserFactory
+
+    u, m = union.users, union.members
+    election = setup.create_election(actor=u.national, details=window(nomination_route="members"))
+    ella = client_for(UserFactory(username="ella", member=m.elm))
+    page = ella.get("/elections/my/").content.decode()
+    assert "Open for nominations" in page and election.title in page
+    bad = ella.post(f"/elections/{election.pk}/nominate/", {"membership_number": "NOPE"}, follow=True)
+    assert "No member has that number" in bad.content.decode()
+    done = ella.post(f"/elections/{election.pk}/nominate/", {"membership_number": m.oak.membership_number}, follow=True)
+    assert "You nominated Owen Oakley" in done.content.decode()
+    owen = client_for(u.member_oak)
+    assert "Accept and stand" in owen.get("/elections/my/").content.decode()
+    refused = owen.post(f"/elections/{election.pk}/accept/", {"statement": "Hi"}, follow=True)
+    assert "must consent" in refused.content.decode() and not election.candidates.exists()
+    owen.post(f"/elections/{election.pk}/accept/", {"statement": "Fair pay", "has_consented": "on"})
+    assert election.candidates.get().member == m.oak
+    detail = client_for(u.national).get(f"/elections/{election.pk}/").content.decode()
+    assert "Owen Oakley</th><td>1 (enough)</td><td>Accepted" in detail
+    assert (
+        client_for(u.outsider).post(f"/elections/{election.pk}/nominate/", {"membership_number": "x"}).status_code
+        == 404
+    )

@@ -76,7 +76,12 @@ def test_electorate_preview_counts_good_standing_members_by_branch(union):
 def test_candidates_must_consent_be_eligible_and_keep_to_the_word_limit(union):
     u, m = union.users, union.members
     election = setup.create_election(
-        actor=u.organiser_north, details=details(branch=union.branches.leeds, statement_word_limit=5)
+        actor=u.organiser_north,
+        details=details(
+            branch=union.branches.leeds,
+            statement_word_limit=5,
+            voting_opens_at=timezone.now() + datetime.timedelta(hours=1),
+        ),
     )
     with pytest.raises(ServiceError, match="consent"):
         setup.add_candidate(actor=u.organiser_north, election=election, member=m.oak, has_consented=False)
