@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from crm.errors import ServiceError
-from crm.models import AuditEntry
+from crm.models import AuditEntry, Message
 from elections import selectors
 from elections.election_forms import (
     BranchNominationForm,
@@ -111,6 +111,12 @@ def election_detail(request: HttpRequest, election_id: int) -> HttpResponse:
         "roll": roll,
         "roll_size": roll.entries.count() if roll else 0,
         "credentials_sent": roll.entries.filter(credential_hash__isnull=False).count() if roll else 0,
+        "undelivered": Message.objects.filter(
+            key__startswith=f"election:{election.pk}:credential:",
+            status__in=[Message.Status.SUPPRESSED, Message.Status.FAILED],
+        ).count()
+        if roll and manage
+        else 0,
         "count": Count.objects.filter(election=election).first(),
         "is_certified": closing.is_certified(election),
         "audit": AuditEntry.objects.filter(target_type="elections.election", target_id=election.pk)[:30]

@@ -264,3 +264,14 @@ def test_members_nominate_and_accept_on_my_ballots(union):
         client_for(u.outsider).post(f"/elections/{election.pk}/nominate/", {"membership_number": "x"}).status_code
         == 404
     )
+
+
+def test_the_election_page_shows_credentials_that_could_not_be_sent(union):
+    from crm.models import Member
+
+    u, m = union.users, union.members
+    Member.objects.filter(pk=m.ash.pk).update(email="", mobile="")
+    election = contest(u.national, [m.rep, m.elm])
+    open_with_credentials(u.national, election)
+    page = client_for(u.national).get(f"/elections/{election.pk}/").content.decode()
+    assert "Credentials sent: 4 of 4" in page and "1 credential message could not be sent" in page
