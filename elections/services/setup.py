@@ -444,6 +444,12 @@ def open_voting(*, actor: User, election: Election, now: datetime.datetime | Non
         standing = election.candidates.filter(withdrawn_at__isnull=True).count()
         if standing < election.seats:
             raise ElectionRefused(f"There are {election.seats} seats but only {standing} candidates standing.")
+        group = election.candidates.filter(withdrawn_at__isnull=True, is_in_reserved_group=True).count()
+        if group < election.reserved_seats:
+            raise ElectionRefused(
+                f"{election.reserved_seats} seats are reserved for {election.reserved_label}, but only {group} "
+                "standing candidates are in that group."
+            )
     roll = VoterRoll.objects.create(election=election, frozen_at=now, frozen_by=actor)
     members = electorate_of(election).order_by().values_list("pk", "branch_id", "branch__region_id", "workplace_id")
     sql, params = members.query.sql_with_params()

@@ -38,15 +38,27 @@ class BallotPaper:
 
     @classmethod
     def of(cls, election: Election) -> BallotPaper:
-        return cls(
-            election=election,
-            candidates=list(
-                election.candidates.filter(withdrawn_at__isnull=True)
-                .order_by("ballot_position", "sort_name", "pk")
-                .values_list("pk", "name")
-            ),
-            questions=[(q.pk, q.text, list(q.options)) for q in election.questions.order_by("position", "pk")],
-        )
+        # Once voting opens the candidates and questions can no longer change, so each process reads them once
+        # per election rather than on every page and every cast.
+        key = (election.pk, election.seed)  # the seed is random per election: never a stale hit on a reused id
+        cached = _PAPERS.get(key) if election.status != Election.Status.DRAFT else None
+        if cached is None:
+            cached = (
+                list(
+                    election.candidates.filter(withdrawn_at__isnull=True)
+                    .order_by("ballot_position", "sort_name", "pk")
+                    .values_list("pk", "name")
+                ),
+                [(q.pk, q.text, list(q.options)) for q in election.questions.order_by("position", "pk")],
+            )
+            if election.status != Election.Status.DRAFT:
+                if len(_PAPERS) > 200:
+                    _PAPERS.clear()
+                _PAPERS[key] = cached
+        return cls(election=election, candidates=list(cached[0]), questions=list(cached[1]))
+
+
+_PAPERS: dict[tuple[int, str], tuple[list[tuple[int, str]], list[tuple[int, str, list[str]]]]] = {}
 
 
 def _ids(value: Any, what: str) -> list[int]:

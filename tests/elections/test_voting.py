@@ -274,3 +274,29 @@ def test_industrial_action_ballot_reports_each_threshold(union):
         closing.certify_question_results(actor=u.organiser_north, election=election)
     closing.certify_question_results(actor=u.scrutineer, election=election)
     closing.publish_results(actor=u.national, election=election)
+
+
+def test_reserved_seats_need_enough_candidates_and_are_kept_in_the_count(union):
+    u, m = union.users, union.members
+    election = setup.create_election(
+        actor=u.national, details=details(method="stv", seats=2, reserved_seats=1, reserved_label="women members")
+    )
+    setup.add_candidate(actor=u.national, election=election, member=m.oak, has_consented=True)
+    setup.add_candidate(actor=u.national, election=election, member=m.rep, has_consented=True)
+    with pytest.raises(ServiceError, match="reserved for women members, but only 0"):
+        setup.open_voting(actor=u.national, election=election)
+    ella = setup.add_candidate(
+        actor=u.national, election=election, member=m.elm, has_consented=True, is_in_reserved_group=True
+    )
+    credentials = open_with_credentials(u.national, election)
+    owen, rita = election.candidates.exclude(pk=ella.pk).order_by("pk")
+    # Ella has the fewest votes, yet the reserved seat goes to her.
+    for member in (m.oak, m.rep, m.elm):
+        voting.cast_ballot(
+            election=election, credential=credentials[member.pk], choices={"ranking": [owen.pk, rita.pk]}
+        )
+    voting.cast_ballot(election=election, credential=credentials[m.ash.pk], choices={"ranking": [ella.pk]})
+    closing.close_election(actor=u.national, election=election, now=election.voting_closes_at)
+    counted = Count.objects.get(election=election)
+    assert counted.reserved_seats == 1 and counted.reserved_group == [3]
+    assert "Ella Elmore" in counted.result_json.split('"elected": [')[-1]
