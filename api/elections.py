@@ -24,8 +24,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.models import Branch, Region
-from crm.selectors import branches_visible_to, regions_visible_to
+from crm.models import Branch, Member, Region
+from crm.selectors import branches_visible_to, members_visible_to, regions_visible_to
 from elections import selectors
 from elections.ballot_views import _may_see_results, results_context
 from elections.models import Election, Method, Rule
@@ -156,6 +156,19 @@ class ElectionWriteSerializer(StrictInputMixin, serializers.Serializer):
         return data
 
 
+class CandidateWriteSerializer(StrictInputMixin, serializers.Serializer):
+    member = ScopedPrimaryKeyRelatedField(model=Member, scope=members_visible_to)
+    name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    statement = serializers.CharField(max_length=40000, required=False, allow_blank=True)
+    is_in_reserved_group = serializers.BooleanField(required=False, default=False)
+    has_consented = serializers.BooleanField()
+
+
+class QuestionWriteSerializer(StrictInputMixin, serializers.Serializer):
+    text = serializers.CharField(max_length=500)
+    options = serializers.ListField(child=serializers.CharField(max_length=200), min_length=2, max_length=20)
+
+
 TURNOUT_ROW = inline_serializer(
     "TurnoutRow",
     {
@@ -250,6 +263,32 @@ class ElectionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data.is_valid(raise_exception=True)
         election = setup.update_election(actor=request.user, election=election, details=dict(data.validated_data))
         return self._response(election, status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Add a candidate (elections whose organisers add candidates)",
+        request=CandidateWriteSerializer,
+        responses={201: CandidateSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def candidates(self, request: Request, pk: str | None = None) -> Response:
+        election = self.get_object()
+        data = CandidateWriteSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        candidate = setup.add_candidate(actor=request.user, election=election, **data.validated_data)
+        return Response(CandidateSerializer(candidate).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Add a question (ballots on questions)",
+        request=QuestionWriteSerializer,
+        responses={201: QuestionSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def questions(self, request: Request, pk: str | None = None) -> Response:
+        election = self.get_object()
+        data = QuestionWriteSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        question = setup.add_question(actor=request.user, election=election, **data.validated_data)
+        return Response(QuestionSerializer(question).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Roll counts: the electorate by branch (a preview until voting opens)",

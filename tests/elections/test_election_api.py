@@ -95,3 +95,43 @@ def test_turnout_and_results_through_the_api(union):
     assert results["ballots_cast"] == 1 and results["count"]["elected"] == ["Owen Oakley"]
     assert results["is_published"] is False
     assert api(u.organiser_north).get(f"/api/v1/elections/{election.pk}/results/").status_code == 404
+
+
+def test_candidates_and_questions_through_the_api(union):
+    u, m = union.users, union.members
+    client = api(u.organiser_north)
+    election = client.post(
+        "/api/v1/elections/", body(branch=union.branches.leeds.pk, electorate="all"), content_type="application/json"
+    ).json()["id"]
+    url = f"/api/v1/elections/{election}/candidates/"
+    added = client.post(url, {"member": m.oak.pk, "has_consented": True, "statement": "Hi"}, "application/json")
+    assert added.status_code == 201 and added.json()["name"] == "Owen Oakley"
+    for data, code in [
+        ({"member": m.ash.pk, "has_consented": True}, 400),  # not in the organiser's scope
+        ({"member": m.rep.pk, "has_consented": False}, 400),
+        ({"member": m.rep.pk, "has_consented": True, "votes": 100}, 400),
+        ({"member": "x", "has_consented": True}, 400),
+    ]:
+        response = client.post(url, data, "application/json")
+        assert response.status_code == code, (data, response.content)
+    refused = client.post(
+        f"/api/v1/elections/{election}/questions/", {"text": "Q?", "options": ["Yes", "No"]}, "application/json"
+    )
+    assert refused.status_code == 400 and "Only a ballot" in refused.content.decode()
+    assert (
+        api(u.organiser_bristol).post(url, {"member": m.ash.pk, "has_consented": True}, "application/json").status_code
+        == 404
+    )
+    assert (
+        api(u.member_oak).post(url, {"member": m.oak.pk, "has_consented": True}, "application/json").status_code == 403
+    )
+    ballot = api(u.national).post(
+        "/api/v1/elections/", body(kind="ballot", method="", electorate="all"), content_type="application/json"
+    )
+    question = api(u.national).post(
+        f"/api/v1/elections/{ballot.json()['id']}/questions/",
+        {"text": "Strike?", "options": ["Yes", "No"]},
+        "application/json",
+    )
+    assert question.status_code == 201 and question.json()["options"] == ["Yes", "No"]
+    assert api(u.national).get(f"/api/v1/elections/{election}/").json()["candidates"][0]["name"] == "Owen Oakley"
