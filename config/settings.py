@@ -132,6 +132,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.take_membership_snapshot",
         "schedule": 60 * 60 * 6,
     },
+    # Elections close on time even if nobody presses the button.
+    "close-due-elections": {"task": "elections.tasks.close_due_elections", "schedule": 60},
 }
 
 REST_FRAMEWORK = {

@@ -105,17 +105,34 @@ def _shuffle_ballots(election: Election) -> int:
     return len(ballots)
 
 
+def close_due_elections(*, now: datetime.datetime | None = None) -> list[int]:
+    """Close, seal and count every election whose voting time is over (run by Celery beat each minute, so an
+    election closes on time even if nobody presses the button). Returns the ids closed; running it again
+    closes nothing more."""
+    now = now or timezone.now()
+    closed = []
+    for election in Election.objects.filter(status=Election.Status.VOTING, voting_closes_at__lte=now):
+        try:
+            close_election(actor=None, election=election, now=now, by_timetable=True)
+        except ServiceError:
+            continue  # closed at the same moment by an organiser
+        closed.append(election.pk)
+    return closed
+
+
 @transaction.atomic
-def close_election(*, actor: User, election: Election, now: datetime.datetime | None = None) -> Election:
+def close_election(
+    *, actor: User | None, election: Election, now: datetime.datetime | None = None, by_timetable: bool = False
+) -> Election:
     """Close voting, seal the roll and ballots (SHA-256 of each, published), and count.
 
     The election row is locked exclusively, so a cast in flight either lands before the seal or is refused.
     A contest is counted by elections.counting and stored as a Count (recount and certification work as
     for any count); a ballot's questions are counted with their thresholds. Raises NotPermitted or
-    ServiceError (not yet closed, not voting)."""
+    ServiceError (not yet closed, not voting). ``by_timetable`` (with no actor) is the scheduled close."""
     now = now or timezone.now()
     election = Election.objects.select_for_update().get(pk=election.pk)
-    if not can_manage_election(actor, election):
+    if not (by_timetable and actor is None) and not can_manage_election(actor, election):
         raise NotPermitted("You cannot close this election.")
     if election.status != Election.Status.VOTING:
         raise ServiceError("Only an election that is voting can be closed.")
@@ -178,7 +195,8 @@ def close_election(*, actor: User, election: Election, now: datetime.datetime | 
         actor=actor,
         action="update",
         target=election,
-        summary=f"Closed and sealed {election.title}: {cast} ballots from a roll of {electorate}",
+        summary=f"Closed and sealed {election.title}: {cast} ballots from a roll of {electorate}"
+        + (f"; not counted: {count_error}" if count_error else ""),
         changes={
             "ballots": cast,
             "electorate": electorate,

@@ -300,3 +300,22 @@ def test_reserved_seats_need_enough_candidates_and_are_kept_in_the_count(union):
     counted = Count.objects.get(election=election)
     assert counted.reserved_seats == 1 and counted.reserved_group == [3]
     assert "Ella Elmore" in counted.result_json.split('"elected": [')[-1]
+
+
+def test_elections_close_on_the_timetable_once(union):
+    from elections import tasks
+
+    u, m = union.users, union.members
+    election = contest(u.national, [m.oak, m.rep])
+    credentials = open_with_credentials(u.national, election)
+    owen = election.candidates.order_by("pk").first()
+    voting.cast_ballot(election=election, credential=credentials[m.elm.pk], choices={"ranking": [owen.pk]})
+    assert closing.close_due_elections() == []  # still open
+    later = election.voting_closes_at + datetime.timedelta(minutes=1)
+    assert closing.close_due_elections(now=later) == [election.pk]
+    assert closing.close_due_elections(now=later) == []
+    assert tasks.close_due_elections() == []  # the task, run again, finds nothing to do
+    election.refresh_from_db()
+    assert election.status == Election.Status.CLOSED and Count.objects.filter(election=election).exists()
+    audit = AuditEntry.objects.get(summary__startswith="Closed and sealed")
+    assert audit.actor is None and audit.actor_name == "system"
