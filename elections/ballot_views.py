@@ -73,6 +73,9 @@ def _ballot_page(request: HttpRequest, paper: BallotPaper, credential: str, **ex
 
     ranking, marks, answers = part("ranking", list), part("marks", list), part("answers", dict)
     ranks = {pk: n for n, pk in enumerate(ranking, start=1) if isinstance(pk, int)}
+    typed = extra.pop("typed", None)  # what the voter typed, shown back as typed when it could not be read
+    if typed is not None:
+        ranks = {pk: typed.get(f"rank-{pk}", "")[:4] for pk, _name in paper.candidates}
     context = {
         "election": paper.election,
         "paper": paper,
@@ -148,7 +151,7 @@ def vote(request: HttpRequest, election_id: int) -> HttpResponse:
         except BallotRefused as refusal:
             errors = {"ballot": refusal.message}
     if errors:
-        return _ballot_page(request, paper, credential, choices=choices, errors=errors)
+        return _ballot_page(request, paper, credential, choices=choices, errors=errors, typed=request.POST)
     return render(
         request,
         "elections/vote_review.html",

@@ -211,11 +211,14 @@ def read_ballot(paper: BallotPaper, post: QueryDict) -> tuple[dict[str, Any], di
     if errors:
         return {}, errors
     numbers = sorted(ranks.values())
+    names = dict(paper.candidates)
     for number in set(numbers):
         if numbers.count(number) > 1:
             for pk, rank in ranks.items():
                 if rank == number:
-                    errors[f"rank-{pk}"] = f"You gave {number} to more than one candidate; use each number once."
+                    errors[f"rank-{pk}"] = (
+                        f"{names[pk]}: you gave {number} to more than one candidate; use each number once."
+                    )
     if not errors and numbers != list(range(1, len(numbers) + 1)):
         missing = next(n for n in range(1, len(numbers) + 1) if n not in numbers)
         errors["ranking"] = f"Number your choices 1, 2, 3 and so on without gaps: there is no {missing}."

@@ -31,7 +31,7 @@ def test_a_member_votes_from_the_link_in_their_message(live_server, union, phone
     page.get_by_label("Ella Elmore").fill("1")
     page.get_by_role("button", name="Review my vote").click()
     page.get_by_role("alert").wait_for()
-    assert "You gave 1 to more than one candidate" in page.get_by_role("alert").inner_text()
+    assert "you gave 1 to more than one candidate" in page.get_by_role("alert").inner_text()
     page.get_by_label("Ella Elmore").fill("2")
     page.get_by_role("button", name="Review my vote").click()
     page.get_by_role("heading", name="Check your vote").wait_for()

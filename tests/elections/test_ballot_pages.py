@@ -100,7 +100,7 @@ def test_a_voter_numbers_reviews_casts_and_gets_a_receipt(union):
 @pytest.mark.parametrize(
     "ranks, message",
     [
-        ({"a": "1", "b": "1"}, "You gave 1 to more than one candidate"),
+        ({"a": "1", "b": "1"}, "you gave 1 to more than one candidate"),
         ({"a": "1", "b": "3"}, "without gaps: there is no 2"),
         ({"a": "first"}, "a number from 1 to 3"),
         ({"a": "4"}, "a number from 1 to 3"),
@@ -117,6 +117,8 @@ def test_rankings_that_cannot_be_read_are_refused_and_nothing_is_stored(union, r
     response = Client().post(reverse("elections:vote", args=[election.pk]), post)
     assert response.status_code == 400 and message in response.content.decode()
     assert Ballot.objects.count() == 0 and not RollEntry.objects.filter(has_voted=True).exists()
+    for key, value in ranks.items():  # shown back as typed (cut short), for the voter to correct
+        assert f'name="rank-{ids[key]}" value="{value[:4]}"' in response.content.decode()
 
 
 def test_tampered_cast_requests_are_refused(union):
