@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import dues, events, organising, outreach, views
+from . import dues, elections, events, organising, outreach, views
 
 app_name = "api"
 
@@ -25,6 +25,7 @@ router.register("organising/workplaces", organising.OrganisingWorkplaceViewSet, 
 router.register("events", events.EventViewSet, basename="event")
 router.register("registrations", events.RegistrationViewSet, basename="registration")
 router.register("training-records", events.TrainingRecordViewSet, basename="training-record")
+router.register("elections", elections.ElectionViewSet, basename="election")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),

@@ -1,6 +1,6 @@
 """Run the benchmarks and write bench/results.json and bench/results.md.
 
-    python -m bench.run [--members 100000,1000000] [--only member_list,counting]
+    python -m bench.run [--members 100000,1000000] [--only member_list,counting,casting]
 
 Each module is bench/bench_<name>.py with a run() returning {"title", "rows", "notes"} (rows: a list of
 dicts, one table row each). A module that does not exist yet is skipped with a note.
@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-MODULES = ("member_list", "counting", "outreach", "organising")
+MODULES = ("member_list", "counting", "outreach", "organising", "casting")
 
 
 def _sizes(text: str) -> tuple[int, ...]:

@@ -182,6 +182,8 @@ CELERY_BEAT_SCHEDULE = {
     # Event reminders a day ahead and no-shows after an event: each task does its work once, however often run.
     "send-event-reminders": {"task": "events.tasks.send_due_reminders", "schedule": 60 * 15},
     "record-event-no-shows": {"task": "events.tasks.record_due_no_shows", "schedule": 60 * 60},
+    # Elections close on time even if nobody presses the button.
+    "close-due-elections": {"task": "elections.tasks.close_due_elections", "schedule": 60},
 }
 
 REST_FRAMEWORK = {

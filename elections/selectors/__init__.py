@@ -26,3 +26,18 @@ def count_for(user: Any, count_id: int) -> Count:
 
 def recounts_of(count: Count) -> QuerySet[Recount]:
     return count.recounts.select_related("recounted_by")
+
+
+from elections.selectors.voting import (  # noqa: E402, F401
+    election_area,
+    election_for,
+    elections_for,
+    electorate_of,
+    electorate_preview,
+    nominations_of,
+    nominations_open_to,
+    non_voters_for,
+    receipts_of,
+    roll_entries_of,
+    turnout,
+)

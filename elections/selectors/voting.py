@@ -1,0 +1,218 @@
+"""Reads for elections: electorates, scoped election lists, turnout and non-voters. Never how anyone voted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from crm.models import Branch, Member, Region, User, Workplace
+from crm.selectors import members_visible_to, organiser_branch_ids, rep_workplace_ids
+from elections.models import Ballot, Election, RollEntry
+from elections.permissions import can_manage_election, can_scrutinise, can_see_turnout
+
+
+def election_area(election: Election) -> QuerySet[Member]:
+    """The members of the body that holds the election: its branch, its region or the whole union."""
+    members = Member.objects.all()
+    if election.branch_id:
+        return members.filter(branch_id=election.branch_id)
+    if election.region_id:
+        return members.filter(branch__region_id=election.region_id)
+    return members
+
+
+def electorate_of(election: Election) -> QuerySet[Member]:
+    """Who may vote under the election's rule, today: the area, narrowed by the rule and by good standing.
+
+    Good standing on the cut-off day: active and not in arrears, and active since that day at the latest
+    (the CRM keeps the day a status last changed, not a history of arrears, so arrears are as they are now).
+    """
+    members = election_area(election)
+    values = election.electorate_values or []
+    rule = election.electorate
+    if rule == Election.Electorate.REGION:
+        members = members.filter(branch__region_id__in=values)
+    elif rule == Election.Electorate.BRANCH:
+        members = members.filter(branch_id__in=values)
+    elif rule == Election.Electorate.WORKPLACE:
+        members = members.filter(workplace_id__in=values)
+    elif rule == Election.Electorate.SECTOR:
+        members = members.filter(sector__in=values)
+    elif rule == Election.Electorate.CATEGORY:
+        members = members.filter(category__in=values)
+    elif rule == Election.Electorate.STRAND:
+        return members.none()  # refused when set up; needs crm's equalities answers (not built yet)
+    if election.requires_good_standing:
+        members = members.in_good_standing()
+        if election.cut_off_on:
+            members = members.filter(status_changed_on__lte=election.cut_off_on).filter(
+                Q(joined_on__isnull=True) | Q(joined_on__lte=election.cut_off_on)
+            )
+    return members
+
+
+def electorate_preview(election: Election) -> dict[str, Any]:
+    """How many members the rule gives, by branch, before the roll is frozen."""
+    rows = list(
+        electorate_of(election)
+        .order_by()
+        .values("branch_id", "branch__name", "branch__region__name")
+        .annotate(members=Count("id"))
+        .order_by("branch__region__name", "branch__name")
+    )
+    return {"total": sum(row["members"] for row in rows), "branches": rows}
+
+
+def elections_for(user: User) -> QuerySet[Election]:
+    """Elections a staff user may see: national admins and scrutineers all; organisers those held by the
+    whole union or touching their patch; reps those touching their workplaces' branches."""
+    elections = Election.objects.select_related("region", "branch")
+    if not (user and user.is_authenticated and user.is_active):
+        return elections.none()
+    if can_scrutinise(user):
+        return elections
+    if user.role == User.Role.ORGANISER:
+        branch_ids = organiser_branch_ids(user)
+    elif user.role == User.Role.REP:
+        branch_ids = list(Workplace.objects.filter(pk__in=rep_workplace_ids(user)).values_list("branch_id", flat=True))
+    else:
+        return elections.none()
+    region_ids = Branch.objects.filter(pk__in=branch_ids).values_list("region_id", flat=True)
+    return elections.filter(
+        Q(region__isnull=True, branch__isnull=True) | Q(branch_id__in=branch_ids) | Q(region_id__in=region_ids)
+    )
+
+
+def election_for(user: User, election_id: int) -> Election:
+    """One election, or Election.DoesNotExist when missing or out of the user's sight (the same answer)."""
+    return elections_for(user).get(pk=election_id)
+
+
+TURNOUT_GROUPS = {
+    "region": ("region_id", Region),
+    "branch": ("branch_id", Branch),
+    "workplace": ("workplace_id", Workplace),
+}
+
+
+def _entries_in_sight(user: User, election: Election) -> QuerySet[RollEntry]:
+    entries = RollEntry.objects.filter(roll__election=election)
+    if can_manage_election(user, election) or can_scrutinise(user):
+        return entries
+    if user.role == User.Role.ORGANISER:
+        return entries.filter(branch_id__in=organiser_branch_ids(user))
+    if user.role == User.Role.REP:
+        return entries.filter(workplace_id__in=rep_workplace_ids(user))
+    return entries.none()
+
+
+def turnout(user: User, election: Election, *, by: str = "branch") -> dict[str, Any]:
+    """Turnout so far in the part of the roll the user may see: on the roll, voted, and the percentage,
+    grouped by region, branch or workplace. Counts only; the roll says *that* someone voted, never how."""
+    if not can_see_turnout(user, election) or by not in TURNOUT_GROUPS:
+        return {"by": by, "rows": [], "on_roll": 0, "voted": 0, "percent": None}
+    column, model = TURNOUT_GROUPS[by]
+    rows = list(
+        _entries_in_sight(user, election)
+        .order_by()
+        .values(column)
+        .annotate(on_roll=Count("id"), voted=Count("id", filter=Q(has_voted=True)))
+    )
+    names = dict(model.objects.filter(pk__in=[r[column] for r in rows if r[column]]).values_list("pk", "name"))
+    result = []
+    for row in rows:
+        result.append(
+            {
+                "id": row[column],
+                "name": names.get(row[column], "No workplace" if by == "workplace" else "Unknown"),
+                "on_roll": row["on_roll"],
+                "voted": row["voted"],
+                "percent": round(100 * row["voted"] / row["on_roll"], 1) if row["on_roll"] else None,
+            }
+        )
+    result.sort(key=lambda r: r["name"].casefold())
+    on_roll = sum(r["on_roll"] for r in result)
+    voted = sum(r["voted"] for r in result)
+    return {
+        "by": by,
+        "rows": result,
+        "on_roll": on_roll,
+        "voted": voted,
+        "percent": round(100 * voted / on_roll, 1) if on_roll else None,
+    }
+
+
+def non_voters_for(user: User, election: Election) -> QuerySet[RollEntry]:
+    """Members of the user's own scope who are on the roll and have not voted yet, so reps can chase them.
+
+    Goes through members_visible_to (scrutineers see no member data, so nobody)."""
+    if election.status != Election.Status.VOTING or not can_see_turnout(user, election):
+        return RollEntry.objects.none()
+    return (
+        _entries_in_sight(user, election)
+        .filter(has_voted=False, member__in=members_visible_to(user))
+        .select_related("member", "workplace")
+        .order_by("workplace__name", "member__last_name", "member__first_name")
+    )
+
+
+def roll_entries_of(member: Member) -> QuerySet[RollEntry]:
+    """A member's own place on each roll: the elections they may vote in ("my ballots")."""
+    return RollEntry.objects.filter(member=member).select_related("roll__election").order_by("-roll__frozen_at")
+
+
+def receipts_of(election: Election) -> list[str]:
+    """The published receipt codes, sorted, once voting is over (empty before)."""
+    if election.status not in (Election.Status.CLOSED, Election.Status.PUBLISHED):
+        return []
+    return list(
+        Ballot.objects.filter(election=election).order_by("receipt_code").values_list("receipt_code", flat=True)
+    )
+
+
+def nominations_of(election: Election) -> list[dict[str, Any]]:
+    """Each nominee with how many nominations they have, whether that is enough, and whether they stand."""
+    from elections.models import Nomination
+
+    rows = (
+        Nomination.objects.filter(election=election)
+        .order_by()
+        .values("nominee_id", "nominee__first_name", "nominee__last_name")
+        .annotate(nominations=Count("id"))
+        .order_by("nominee__last_name", "nominee__first_name")
+    )
+    standing = set(election.candidates.values_list("member_id", flat=True))
+    return [
+        {
+            "nominee": f"{row['nominee__first_name']} {row['nominee__last_name']}",
+            "nominations": row["nominations"],
+            "is_enough": row["nominations"] >= election.nominations_needed,
+            "is_standing": row["nominee_id"] in standing,
+        }
+        for row in rows
+    ]
+
+
+def nominations_open_to(member: Member) -> list[dict[str, Any]]:
+    """Elections taking nominations now whose electorate includes this member, with how many nominations the
+    member has received and whether they already stand."""
+    from django.utils import timezone
+
+    from elections.models import Nomination
+
+    now = timezone.now()
+    found = []
+    elections = Election.objects.filter(
+        status=Election.Status.DRAFT, nominations_open_at__lte=now, nominations_close_at__gt=now
+    ).exclude(nomination_route=Election.NominationRoute.ORGANISER)
+    for election in elections:
+        if electorate_of(election).filter(pk=member.pk).exists():
+            found.append(
+                {
+                    "election": election,
+                    "received": Nomination.objects.filter(election=election, nominee=member).count(),
+                    "is_standing": election.candidates.filter(member=member).exists(),
+                }
+            )
+    return found
