@@ -353,3 +353,4 @@ class MembershipSnapshot(models.Model):
 
 # Each area of the CRM keeps its models in a module of its own beside this one, imported here so that
 # Django registers them (at the end, because they refer to the models above).
+from crm.models.imports import ImportJob, ImportRow, ImportSource  # noqa: E402, F401
