@@ -32,7 +32,7 @@ from django.utils import timezone
 from crm import csvfiles
 from crm.errors import NotPermitted, ServiceError
 from crm.models import AuditEntry, Branch, Employer, ImportJob, ImportRow, ImportSource, Member, Sector, User, Workplace
-from crm.permissions import can_manage_members_in
+from crm.permissions import can_export_members, can_import_members, can_manage_members_in
 from crm.services import (
     MEMBER_FIELDS,
     _audit_value,
@@ -110,17 +110,6 @@ def _heading_key(text: str) -> str:
 
 def _choice_key(text: str) -> str:
     return "_".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
-
-
-def can_import_members(user: User) -> bool:
-    """National admins and organisers import (into their own patch); reps, members and scrutineers do not."""
-    return bool(user.is_authenticated and user.is_active and (user.is_national or user.role == User.Role.ORGANISER))
-
-
-def can_export_members(user: User) -> bool:
-    """Union staff export the members they can see: national admins all, organisers their patch, reps their
-    workplaces. Members and scrutineers export nothing."""
-    return bool(user.is_authenticated and user.is_active and user.is_staff_role)
 
 
 def guess_mapping(headers: list[str], remembered: dict[str, str] | None = None) -> dict[str, str]:
@@ -686,8 +675,9 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
 
 
 @transaction.atomic
-def confirm_import(*, actor: User, job: ImportJob) -> ImportJob:
-    """Queue a checked import to run. Confirming twice queues it once."""
+def confirm_import(*, actor: User, job: ImportJob, in_background: bool = True) -> ImportJob:
+    """Mark a checked import to run, and queue its task (unless the caller runs it: the command line does).
+    Confirming twice queues it once."""
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.created_by_id != actor.pk or not can_import_members(actor):
         raise NotPermitted("Only the person who uploaded this file can confirm it.")
@@ -698,9 +688,10 @@ def confirm_import(*, actor: User, job: ImportJob) -> ImportJob:
     job.status = ImportJob.Status.QUEUED
     job.confirmed_at = timezone.now()
     job.save(update_fields=["status", "confirmed_at"])
-    from crm.tasks import import_members  # the task module imports services: import it when needed
+    if in_background:
+        from crm.tasks import import_members  # the task module imports services: import it when needed
 
-    transaction.on_commit(lambda: import_members.delay(job.pk))
+        transaction.on_commit(lambda: import_members.delay(job.pk))
     return job
 
 
