@@ -206,6 +206,7 @@ class MemberExportView(QuorumAPIMixin, generics.GenericAPIView):
 
     @extend_schema(
         summary="Export members as CSV",
+        filters=True,
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
             400: OpenApiResponse(description="A filter value is invalid or outside your scope."),

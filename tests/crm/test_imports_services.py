@@ -206,7 +206,7 @@ def test_a_file_over_50_mb_is_refused_before_it_is_parsed(union, organiser, tmp_
         (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 200, "an Excel workbook (.xlsx)"),
         (b"%PDF-1.7\n", "a PDF"),
         (b"Name,Email\x00\x00\x01binary", "not a text file"),
-        ("Name,Email\nAnn,ann@example.org\n".encode("utf-8") + b"\x81\x8d\x90", "neither UTF-8 nor Windows-1252"),
+        (b"Name,Email\nAnn,ann@example.org\n" + b"\x81\x8d\x90", "neither UTF-8 nor Windows-1252"),
         (b"", "empty"),
         (b"\n\n  \n", "empty"),
         (HEADINGS.encode() + b"\n", "no rows of members"),

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from crm.errors import ServiceError
 from crm.models import ImportRow, User
@@ -61,10 +62,11 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is over the {imports.MAX_FILE_BYTES // 1024 // 1024} MB limit: split it.")
         mapping = parse_mapping(options["mapping"]) if options["mapping"] else None
         try:
-            job = imports.start_import(
-                actor=user, source_name=options["source"], filename=path.name, upload=path.read_bytes()
-            )
-            job = imports.check_import(actor=user, job=job, mapping=mapping)
+            with transaction.atomic():  # a file or mapping that cannot be used leaves no job behind
+                job = imports.start_import(
+                    actor=user, source_name=options["source"], filename=path.name, upload=path.read_bytes()
+                )
+                job = imports.check_import(actor=user, job=job, mapping=mapping)
         except ServiceError as error:
             raise CommandError(error.message) from error
         self.stdout.write(f"Import {job.pk}: {job.total_rows} rows ({job.encoding}, {job.delimiter!r} separated)")
