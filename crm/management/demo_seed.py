@@ -35,6 +35,9 @@ from crm.models import (
     AuditEntry,
     Branch,
     Employer,
+    ImportJob,
+    ImportRow,
+    ImportSource,
     Member,
     MembershipSnapshot,
     Position,
@@ -55,6 +58,9 @@ ORGANISER_REGION = "yorkshire-humber"
 
 # The crm tables seed_demo fills (and --flush empties), children first.
 CRM_DATA_MODELS: tuple[type[Model], ...] = (
+    ImportRow,
+    ImportJob,
+    ImportSource,
     Member.tags.through,
     Position,
     AuditEntry,

@@ -38,7 +38,8 @@ class ImportJob(models.Model):
         FAILED = "failed", "Stopped by an error"
 
     source = models.ForeignKey(ImportSource, on_delete=models.PROTECT, related_name="jobs")
-    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="import_jobs")
+    # Kept when the account goes (like the audit trail's actor); a job without its uploader is not run.
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="import_jobs")
     filename = models.CharField(max_length=255)
     content = models.BinaryField(help_text="The file as uploaded.")
     size_bytes = models.PositiveBigIntegerField(default=0)

@@ -406,17 +406,17 @@ def test_a_failure_mid_import_leaves_whole_batches_and_resumes(union, organiser,
     lines = [f",Person,Number{i},p{i}@example.org,,Oak Primary,teacher,active," for i in range(5)]
     job = check(organiser, csv_of(*lines))
     imports.confirm_import(actor=organiser, job=job, in_background=False)
-    real_bulk_update = Member.objects.bulk_update
+    real_insert = imports._insert
     calls = {"n": 0}
-    original_create = AuditEntry.objects.bulk_create
 
-    def failing_audit(objs, *args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("database went away")
-        return original_create(objs, *args, **kwargs)
+    def failing_audit(model, objects):
+        if model is AuditEntry:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError("database went away")
+        return real_insert(model, objects)
 
-    monkeypatch.setattr(AuditEntry.objects, "bulk_create", failing_audit)
+    monkeypatch.setattr(imports, "_insert", failing_audit)
     with pytest.raises(RuntimeError):
         imports.run_import(job_id=job.pk)
     job.refresh_from_db()
@@ -428,8 +428,7 @@ def test_a_failure_mid_import_leaves_whole_batches_and_resumes(union, organiser,
         "p1@example.org",
     ]
     assert AuditEntry.objects.filter(member__email__startswith="p").count() == 2
-    monkeypatch.setattr(AuditEntry.objects, "bulk_create", original_create)
-    assert real_bulk_update  # untouched
+    monkeypatch.setattr(imports, "_insert", real_insert)
     job = imports.run_import(job_id=job.pk)
     assert job.status == ImportJob.Status.DONE and job.rows_done == 5 and job.created_count == 5
     assert Member.objects.filter(email__startswith="p").count() == 5
@@ -457,3 +456,20 @@ def test_an_import_runs_on_a_real_worker(union, organiser, celery_worker_process
     assert Member.objects.filter(email="nina@example.org").count() == 1
     job.refresh_from_db()
     assert (job.status, job.rows_done, job.created_count) == ("done", 1, 1)
+
+
+def test_a_job_whose_uploader_has_gone_is_not_run(union, organiser):
+    job = check(organiser, csv_of(NEW_ROW))
+    imports.confirm_import(actor=organiser, job=job, in_background=False)
+    organiser.delete()
+    assert import_members.apply(args=[job.pk]).get() == "failed"
+    assert "no longer has an account" in ImportJob.objects.get(pk=job.pk).error
+    assert not Member.objects.filter(email="nina@example.org").exists()
+
+
+def test_demo_data_can_be_flushed_after_an_import(union, organiser, run):
+    from crm.management.demo_seed import flush_crm_data
+
+    run(organiser, check(organiser, csv_of(NEW_ROW)))
+    flush_crm_data()
+    assert not ImportJob.objects.exists() and not Member.objects.exists()
