@@ -156,6 +156,10 @@ def generate_csv(rng: random.Random, existing: list[tuple[str, str]], workplaces
     return out.getvalue().encode("utf-8")
 
 
+def _max_rss_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def measure(backend: str, url: str) -> dict:
     """Run in a fresh process with DATABASE_URL set: export, then import; returns the figures."""
     os.environ["DATABASE_URL"] = url
@@ -174,6 +178,7 @@ def measure(backend: str, url: str) -> dict:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     admin = User.objects.get(username="admin")
     members_before = Member.objects.count()
+    load_at_start = round(os.getloadavg()[0], 2)
 
     client = Client()
     client.force_login(admin)
@@ -182,6 +187,7 @@ def measure(backend: str, url: str) -> dict:
     exported_bytes = sum(len(chunk) for chunk in response.streaming_content)
     export_seconds = time.perf_counter() - started
     exported_rows = AuditEntry.objects.filter(action="export").latest("pk").changes["rows"]
+    rss_after = {"export": _max_rss_mb()}
 
     rng = random.Random(7)
     existing = list(Member.objects.exclude(email="").order_by("?").values_list("membership_number", "email")[:20000])
@@ -198,14 +204,17 @@ def measure(backend: str, url: str) -> dict:
     job = imports.check_import(actor=admin, job=job, mapping=mapping)
     timings["dry_run"] = time.perf_counter() - started
     dry = {"created": job.created_count, "updated": job.updated_count, "rejected": job.rejected_count}
+    rss_after["dry_run"] = _max_rss_mb()
     imports.confirm_import(actor=admin, job=job, in_background=False)
     started = time.perf_counter()
     job = imports.run_import(job_id=job.pk)
     timings["import"] = time.perf_counter() - started
     job = ImportJob.objects.get(pk=job.pk)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_after["import"] = peak_mb = _max_rss_mb()
     return {
         "backend": backend,
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": round(os.getloadavg()[0], 2),
         "members_before": members_before,
         "export_rows": exported_rows,
         "export_mb": round(exported_bytes / 1024 / 1024, 1),
@@ -224,6 +233,7 @@ def measure(backend: str, url: str) -> dict:
         "members_after": Member.objects.count(),
         "audit_rows_added": AuditEntry.objects.count() - audit_before,
         "peak_rss_mb": round(peak_mb),
+        "max_rss_mb_after": rss_after,
     }
 
 

@@ -145,6 +145,13 @@ def write_markdown(results: dict, path: Path) -> None:
     )
     for name, result in results["benchmarks"].items():
         lines += ["", f"## {result.get('title', name)}", ""]
+        if result.get("measured"):
+            measured = result["measured"]
+            lines += [
+                f"(From an earlier run: {measured.get('date')}, commit {measured.get('git_commit')}, "
+                f"load average {measured.get('load_average_at_start')} at start.)",
+                "",
+            ]
         lines += markdown_table(result.get("rows", []))
         notes = result.get("notes") or []
         if isinstance(notes, str):  # a module may give its notes as one text
@@ -158,6 +165,20 @@ def write_markdown(results: dict, path: Path) -> None:
                 for label, plan in plans.items():
                     lines += [f"<details><summary>{group}: {label}</summary>", "", "```", plan, "```", "", "</details>"]
     path.write_text("\n".join(lines) + "\n")
+
+
+def _earlier_results(running: set[str]) -> dict:
+    """Benchmarks not run this time keep their last results (with the machine and commit they were measured
+    on), so `--only import` does not erase the member list's figures."""
+    try:
+        earlier = json.loads((BENCH_DIR / "results.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    kept = {}
+    for name, result in earlier.get("benchmarks", {}).items():
+        if name not in running and result.get("rows"):
+            kept[name] = {**result, "measured": result.get("measured") or earlier.get("machine", {})}
+    return kept
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
 
         django.setup()
 
-    results = {"machine": machine_info(), "benchmarks": {}}
+    results = {"machine": machine_info(), "benchmarks": _earlier_results(set(args.only))}
     failures = 0
     for name in args.only:
         try:

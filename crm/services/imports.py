@@ -860,11 +860,20 @@ def _row(obj: Model, fields: list[Field]) -> list[Any]:
 
 
 def _insert(model: type[Model], objects: list[Model]) -> None:
-    """INSERT the objects, one statement run for many rows."""
+    """Add rows whose ids nobody needs back (audit and report rows): COPY on PostgreSQL, else executemany."""
     if not objects:
         return
     fields = _columns(model)
     quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        columns = ", ".join(quote(f.column) for f in fields)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
+        ):
+            for obj in objects:
+                copy.write_row(_row(obj, fields))
+        return
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(fields))})"
