@@ -25,6 +25,18 @@ FILE = (
 MAPPING = {"Forename": "first_name", "Family name": "last_name", "Site": "workplace", "Role": "category"}
 
 
+@pytest.fixture(autouse=True)
+def tasks_run_in_process():
+    """Confirming queues the import task on commit; here it runs in this process even where a broker is set
+    (the run on a real worker is tests/crm/test_imports_services.py's `services` test)."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
 def post_file(client, text=FILE, mapping=MAPPING, source="Leeds payroll", name="payroll.csv"):
     body = {"source": source, "file": SimpleUploadedFile(name, text.encode() if isinstance(text, str) else text)}
     if mapping is not None:

@@ -23,6 +23,18 @@ FILE = (
 )
 
 
+@pytest.fixture(autouse=True)
+def tasks_run_in_process():
+    """Confirming queues the import task on commit; here it runs in this process even where a broker is set
+    (the run on a real worker is tests/crm/test_imports_services.py's `services` test)."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
 def signed_in(client, user):
     client.force_login(user)
     return client

@@ -37,12 +37,12 @@ def rows(job, outcome=None):
 
 
 @pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    """Confirm a checked job; the task is queued on commit, and Celery runs eagerly in tests."""
+def run():
+    """Confirm a checked job and run its task here, in this process (a real worker: the `services` test)."""
 
     def confirm_and_run(user, job):
-        with django_capture_on_commit_callbacks(execute=True):
-            imports.confirm_import(actor=user, job=job)
+        imports.confirm_import(actor=user, job=job, in_background=False)
+        import_members.apply(args=[job.pk]).get()
         job.refresh_from_db()
         return job
 
@@ -87,6 +87,7 @@ def test_dry_run_reports_creates_updates_and_rejections_row_by_row_and_changes_n
 
 
 def test_confirmed_import_writes_valid_rows_skips_rejected_and_audits(union, organiser, run):
+    """(The page and API tests confirm through the queue: tests/crm/test_imports_pages.py.)"""
     text = csv_of(
         owen_row(union),
         ",Nina,New,nina@example.org,07911123457,Oak Primary,Teacher,Active,31-01-2024",
