@@ -114,6 +114,13 @@ def _choice_key(text: str) -> str:
     return "_".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
 
 
+# A choice by its code or its label, in any case: "support staff", "Support Staff", "support_staff".
+CHOICE_KEYS = {
+    name: {key: value for value, label in choices for key in (value, _choice_key(label))}
+    for name, choices in CHOICE_FIELDS.items()
+}
+
+
 def guess_mapping(headers: list[str], remembered: dict[str, str] | None = None) -> dict[str, str]:
     """Heading -> field: what was used for this source before, otherwise a match on common headings."""
     remembered = remembered or {}
@@ -285,7 +292,7 @@ def _parse_text(name: str, raw: str) -> str:
     return raw
 
 
-def _parse_date(name: str, raw: str) -> datetime.date:
+def _parse_date(name: str, raw: str, today: datetime.date) -> datetime.date:
     """Day first (31/01/2024, 31-01-2024, 31.01.2024) or ISO (2024-01-31); never month first."""
     match = UK_DATE.match(raw) or ISO_DATE.match(raw)
     try:
@@ -294,18 +301,17 @@ def _parse_date(name: str, raw: str) -> datetime.date:
         value = datetime.date(int(match["year"]), int(match["month"]), int(match["day"]))
     except ValueError as error:
         raise RowProblem(name, f"'{raw}' is not a date: write day/month/year (31/01/2024) or 2024-01-31.") from error
-    if value > timezone.localdate():
+    if value > today:
         raise RowProblem(name, f"{raw} is in the future.")
     return value
 
 
 def _parse_choice(name: str, raw: str) -> str:
-    key = _choice_key(raw)
-    for value, label in CHOICE_FIELDS[name]:
-        if key in (value, _choice_key(label)):
-            return value
-    allowed = ", ".join(label for _value, label in CHOICE_FIELDS[name])
-    raise RowProblem(name, f"'{raw}' is not one of: {allowed}.")
+    value = CHOICE_KEYS[name].get(_choice_key(raw))
+    if value is None:
+        allowed = ", ".join(label for _value, label in CHOICE_FIELDS[name])
+        raise RowProblem(name, f"'{raw}' is not one of: {allowed}.")
+    return value
 
 
 def _parse_boolean(name: str, raw: str) -> bool:
@@ -321,6 +327,8 @@ def _parse_workplace(raw: str, branch_raw: str, structure: Structure) -> Workpla
     if raw.isdigit() and int(raw) in structure.workplaces_by_id:
         return structure.workplaces_by_id[int(raw)]
     found = structure.workplaces_by_name.get(raw.lower(), [])
+    if len(found) == 1:
+        return found[0]
     if len(found) > 1 and branch_raw:
         branch = structure.branches_by_key.get(branch_raw.lower())
         found = [w for w in found if w.branch == branch]
@@ -331,7 +339,9 @@ def _parse_workplace(raw: str, branch_raw: str, structure: Structure) -> Workpla
     return found[0]
 
 
-def parse_values(raw: dict[str, str], structure: Structure) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def parse_values(
+    raw: dict[str, str], structure: Structure, today: datetime.date
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Turn a row's non-blank cells into member values; returns (values, [(field, reason)])."""
     values: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
@@ -359,7 +369,7 @@ def parse_values(raw: dict[str, str], structure: Structure) -> tuple[dict[str, A
             elif name in CHOICE_FIELDS:
                 values[name] = _parse_choice(name, text)
             elif name == "joined_on":
-                values[name] = _parse_date(name, text)
+                values[name] = _parse_date(name, text, today)
             elif name == "workplace":
                 values[name] = _parse_workplace(text, raw.get("branch", ""), structure)
             elif name == "branch":
@@ -494,7 +504,7 @@ class Planner:
         return by_number, by_email
 
     def plan(self, rows: list[Row]) -> list[Decision]:
-        parsed = [(row, *parse_values(row.raw, self.structure)) for row in rows]
+        parsed = [(row, *parse_values(row.raw, self.structure, self.today)) for row in rows]
         by_number, by_email = self._existing([(row, values) for row, values, _problems in parsed])
         decisions = []
         for row, values, problems in parsed:

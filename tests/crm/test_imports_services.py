@@ -474,3 +474,9 @@ def test_demo_data_can_be_flushed_after_an_import(union, organiser, run):
     run(organiser, check(organiser, csv_of(NEW_ROW)))
     flush_crm_data()
     assert not ImportJob.objects.exists() and not Member.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["01/31/2024", "2024/01/31", "31 Jan 2024", "31/01/24", "31/01/2999"])
+def test_dates_that_are_not_day_first_or_are_in_the_future_are_rejected(union, organiser, raw):
+    job = check(organiser, csv_of(f",Dee,Date,dee@example.org,,Oak Primary,teacher,active,{raw}"))
+    assert job.rejected_count == 1 and rows(job)[0].problems[0][0] == "Date joined"
