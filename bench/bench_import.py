@@ -299,7 +299,7 @@ def run(backends: tuple[str, ...] = ("postgresql", "sqlite"), repeat: int = 1) -
         0,
         "Medians. Total = reading the file + the dry run (every row validated and deduplicated, the "
         "report written) + the import (rows checked again, committed in batches of "
-        "1,000 with an audit row per member). Peak RSS covers export, import and Django, "
+        "2,000 with an audit row per member). Peak RSS covers export, import and Django, "
         f"target {MEMORY_TARGET_MB} MB.",
     )
     return {"title": "Import 100,000 CSV rows and export 100,000 members", "rows": rows, "notes": notes}
