@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
+import re
 from collections.abc import Iterator
 
 from crm.errors import ServiceError
@@ -62,15 +62,29 @@ def decode(content: bytes) -> tuple[str, str]:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter used in the heading row: whichever of , ; tab | it holds most of (comma if none)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first = next((line for line in _lines(text) if line.strip()), "")
     counts = {d: first.count(d) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
+LINE_END = re.compile(r"\r\n|\n|\r")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines with their endings, one at a time (csv joins the lines of a quoted cell again).
+    Not io.StringIO: that holds a copy of the whole text at four bytes a character."""
+    start = 0
+    for end in LINE_END.finditer(text):
+        yield text[start : end.end()]
+        start = end.end()
+    if start < len(text):
+        yield text[start:]
+
+
 def records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(line the record starts on, its cells) for every non-blank record, the heading row included."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    reader = csv.reader(_lines(text), delimiter=delimiter, strict=False)
     previous_end = 0
     try:
         for cells in reader:
