@@ -491,10 +491,13 @@ class Planner:
         numbers = {values["membership_number"] for _row, values in rows if "membership_number" in values}
         emails = {values["email"] for _row, values in rows if "email" in values}
         emails |= {email.lower() for email in emails}
-        found = Member.objects.filter(membership_number__in=numbers) | Member.objects.filter(email__in=emails)
+        # Two queries, each reading its own index; one query with "number IN (...) OR email IN (...)" had
+        # PostgreSQL scan the member table for every batch.
+        found = {m.pk: m for m in Member.objects.filter(membership_number__in=numbers)}
+        found.update((m.pk, m) for m in Member.objects.filter(email__in=emails).exclude(pk__in=list(found)))
         by_number: dict[str, Member] = {}
         by_email: dict[str, list[Member]] = {}
-        for member in found.order_by("pk"):
+        for _pk, member in sorted(found.items()):
             member.branch = self.structure.branches_by_id[member.branch_id]
             member.workplace = self.structure.workplaces_by_id.get(member.workplace_id)
             member.employer = self.structure.employers_by_id.get(member.employer_id)
@@ -533,10 +536,11 @@ class Planner:
         if len(matches) > 1:
             raise RowProblem("email", "Several members have this email: add their membership numbers to the file.")
         if matches and number:
+            # Name the other member's number only to someone who may see them.
+            other = f"member {matches[0].membership_number}" if self.may_manage(matches[0].branch) else "another member"
             raise RowProblem(
                 "membership_number",
-                f"No member has this number, but the email belongs to member {matches[0].membership_number}: "
-                "check which is right.",
+                f"No member has this number, but the email belongs to {other}: check which is right.",
             )
         return matches[0] if matches else None
 
