@@ -403,6 +403,15 @@ def rows_of(job: ImportJob, text: str | None = None) -> Iterator[Row]:
         yield Row(number, line, raw)
 
 
+def first_row(job: ImportJob) -> dict[str, str]:
+    """Heading -> the first data row's cell, to help someone say what each column holds."""
+    text = csvfiles.decode(bytes(job.content))[0]
+    records = csvfiles.records(text, job.delimiter)
+    next(records, None)
+    _line, cells = next(records, (0, []))
+    return {heading: cells[i].strip() for i, heading in enumerate(job.headers) if i < len(cells)}
+
+
 # --- Deciding what each row does ---------------------------------------------------------------------------
 
 

@@ -46,20 +46,26 @@ class MappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.job = job
         choices = [("", "Ignore this column"), *import_services.FIELD_LABELS.items()]
+        example = import_services.first_row(job)
         for index, heading in enumerate(job.headers):
             self.fields[f"column_{index}"] = forms.ChoiceField(
-                label=heading, choices=choices, required=False, initial=job.mapping.get(heading, "")
+                label=heading,
+                choices=choices,
+                required=False,
+                initial=job.mapping.get(heading, ""),
+                help_text=f"First row: {example[heading][:60]}" if example.get(heading) else "First row: (blank)",
             )
 
     def mapping(self) -> dict[str, str]:
         return {heading: self.cleaned_data.get(f"column_{i}", "") for i, heading in enumerate(self.job.headers)}
 
 
-def _job_or_404(user: User, job_id: int) -> ImportJob:
+def _job_or_404(user: User, job_id: int, *, with_file: bool = False) -> ImportJob:
     if not can_import_members(user):
         raise PermissionDenied
+    jobs = import_selectors.import_jobs_for(user)
     try:
-        return import_selectors.import_jobs_for(user).get(pk=job_id)
+        return (jobs.defer(None) if with_file else jobs).get(pk=job_id)
     except ImportJob.DoesNotExist as error:
         raise Http404("No such import.") from error
 
@@ -95,7 +101,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def import_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job_or_404(request.user, job_id)
+    job = _job_or_404(request.user, job_id, with_file=True)
     if job.is_committed:
         return redirect("import_detail", job_id=job.pk)
     form = MappingForm(request.POST or None, job=job)

@@ -213,3 +213,24 @@ def test_an_export_can_be_imported_again_unchanged(client, union, django_capture
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("import_confirm", args=[job.pk]))
     assert list(Member.objects.order_by("pk").values()) == before
+
+
+def test_headings_and_file_names_with_script_are_escaped(client, union):
+    client = signed_in(client, union.users.organiser_north)
+    text = f"Email,{SCRIPT}\nowen@example.org,x\n"
+    client.post(reverse("import_new"), {"source": SCRIPT, "file": csv_file(text, f"{SCRIPT}.csv")})
+    job = ImportJob.objects.get()
+    for url in (
+        reverse("import_mapping", args=[job.pk]),
+        reverse("import_list"),
+        reverse("import_detail", args=[job.pk]),
+    ):
+        html = client.get(url).content.decode()
+        assert SCRIPT not in html and "&lt;script&gt;" in html, url
+
+
+def test_mapping_page_shows_the_first_row_to_help(client, union):
+    client = signed_in(client, union.users.organiser_north)
+    client.post(reverse("import_new"), {"source": "Leeds", "file": csv_file(FILE)})
+    html = client.get(reverse("import_mapping", args=[ImportJob.objects.get().pk])).content.decode()
+    assert "First row: Smith" in html and "First row: (blank)" in html
