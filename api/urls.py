@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import dues, elections, events, organising, outreach, views
+from . import dues, elections, events, imports, organising, outreach, views
 
 app_name = "api"
 
@@ -26,6 +26,7 @@ router.register("events", events.EventViewSet, basename="event")
 router.register("registrations", events.RegistrationViewSet, basename="registration")
 router.register("training-records", events.TrainingRecordViewSet, basename="training-record")
 router.register("elections", elections.ElectionViewSet, basename="election")
+router.register("imports", imports.ImportJobViewSet, basename="import")
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),
@@ -35,5 +36,6 @@ urlpatterns = [
     path("equalities/me/", organising.MyEqualitiesView.as_view(), name="equalities-me"),
     path("equalities/summary/", organising.EqualitiesSummaryView.as_view(), name="equalities-summary"),
     path("equalities/members/<int:member_id>/", organising.MemberEqualitiesView.as_view(), name="equalities-member"),
+    path("members/export/", imports.MemberExportView.as_view(), name="member-export"),
     *router.urls,
 ]

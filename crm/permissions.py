@@ -25,3 +25,13 @@ def can_manage_member(user: User, member: Member) -> bool:
 
 def can_view_dashboard(user: User) -> bool:
     return bool(user.is_authenticated and user.is_active and (user.is_national or user.role == User.Role.ORGANISER))
+
+
+def can_import_members(user: User) -> bool:
+    """National admins and organisers import members (into their own patch); nobody else does."""
+    return bool(user.is_authenticated and user.is_active and (user.is_national or user.role == User.Role.ORGANISER))
+
+
+def can_export_members(user: User) -> bool:
+    """Union staff export the members they can see (a rep: their workplaces'); members and scrutineers nothing."""
+    return can_view_member_lists(user)

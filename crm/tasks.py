@@ -122,3 +122,11 @@ def bulk_tag_members(self, user_id: int, filters: dict, tag_name: str, remove: b
 
     user = User.objects.get(pk=user_id)
     return bulk_tag(actor=user, filters=filters, tag_name=tag_name, remove=remove, progress=report)
+
+
+@shared_task
+def import_members(job_id: int) -> str:
+    """Import a confirmed CSV import job's rows. Resumes after the last batch saved; once done, does nothing."""
+    from crm.services.imports import run_import
+
+    return run_import(job_id=job_id).status

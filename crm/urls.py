@@ -65,3 +65,16 @@ urlpatterns = [
     path("organising/segments/<int:segment_id>/edit/", segments.segment_edit, name="segment_edit"),
     path("organising/segments/<int:segment_id>/delete/", segments.segment_delete, name="segment_delete"),
 ]
+
+# Imports and exports (crm/views/imports.py).
+from crm.views import imports as import_views  # noqa: E402
+
+urlpatterns += [
+    path("members/export.csv", import_views.member_export, name="member_export"),
+    path("imports/", import_views.import_list, name="import_list"),
+    path("imports/new/", import_views.import_new, name="import_new"),
+    path("imports/<int:job_id>/", import_views.import_detail, name="import_detail"),
+    path("imports/<int:job_id>/mapping/", import_views.import_mapping, name="import_mapping"),
+    path("imports/<int:job_id>/confirm/", import_views.import_confirm, name="import_confirm"),
+    path("imports/<int:job_id>/report.csv", import_views.import_report_csv, name="import_report_csv"),
+]
