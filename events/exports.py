@@ -1,4 +1,4 @@
-"""CSV for spreadsheets, made safe to open: a cell that a spreadsheet would run as a formula is neutralised."""
+"""Registration lists as CSV, with formula-like cells neutralised by crm's one CSV helper."""
 
 from __future__ import annotations
 
@@ -6,14 +6,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
-# A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice and Sheets.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> str:
-    """Prefix a formula-like cell with an apostrophe, which spreadsheets show as text (OWASP's advice)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+from crm.csvfiles import neutralise
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
