@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from crm.models import Branch, Member, User
 from crm.selectors import members_visible_to, organiser_branch_ids
 
@@ -25,3 +27,17 @@ def can_manage_member(user: User, member: Member) -> bool:
 
 def can_view_dashboard(user: User) -> bool:
     return bool(user.is_authenticated and user.is_active and (user.is_national or user.role == User.Role.ORGANISER))
+
+
+# Roles that must sign in with a second factor: everyone who works on the union's data, not members.
+STAFF_ROLES = {User.Role.NATIONAL_ADMIN, User.Role.ORGANISER, User.Role.REP, User.Role.SCRUTINEER}
+
+
+def is_staff_account(user: User) -> bool:
+    """National admins, organisers, reps, scrutineers, and anyone who may use the admin."""
+    return bool(user.is_authenticated and (user.is_superuser or user.is_staff or user.role in STAFF_ROLES))
+
+
+def must_use_two_factor(user: User) -> bool:
+    """Staff accounts need a verified second factor, unless settings.QUORUM_STAFF_2FA is off."""
+    return bool(settings.QUORUM_STAFF_2FA and is_staff_account(user))

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from crm import views
+from crm.views import accounts, ops
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,4 +14,8 @@ urlpatterns = [
     path("positions/<int:position_id>/end/", views.position_end, name="position_end"),
     path("workplaces/<int:workplace_id>/", views.workplace_detail, name="workplace_detail"),
     path("my-workplaces/", views.my_workplaces, name="my_workplaces"),
+    path("accounts/two-factor/", accounts.two_factor_setup, name="two_factor_setup"),
+    path("accounts/two-factor/verify/", accounts.two_factor_verify, name="two_factor_verify"),
+    path("accounts/two-factor/recovery-codes/", accounts.recovery_codes, name="recovery_codes"),
+    path("healthz", ops.healthz, name="healthz"),
 ]

@@ -354,4 +354,5 @@ class MembershipSnapshot(models.Model):
 # Each area of the CRM keeps its models in a module of its own beside this one, imported here so that
 # Django registers them (at the end, because they refer to the models above).
 from crm.models.messages import Message  # noqa: E402, F401
+from crm.models.security import SecurityEvent  # noqa: E402, F401
 from crm.models.segments import Segment  # noqa: E402, F401
