@@ -107,6 +107,8 @@ def verify_second_factor(*, request: HttpRequest, user: User, code: str) -> Devi
     device = match_second_factor(user=user, code=code)
     if device is None:
         record_failed_sign_in(request=request, username=user.get_username(), reason="wrong two-factor code")
+        if any(not device.verify_is_allowed()[0] for device in django_otp.devices_for_user(user)):
+            raise ServiceError("That code is not right. Wait a few seconds, then enter the code your app shows now.")
         raise ServiceError("That code is not right. Enter the code your app shows now, or a recovery code.")
     django_otp.login(request, device)
     kind = "a recovery code" if isinstance(device, StaticDevice) else "an authenticator app"

@@ -64,7 +64,8 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "crm/accounts/two_factor_setup.html",
-        {
+        status=400 if form.errors else 200,
+        context={
             "form": form,
             "qr_svg": qr_svg,
             "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
@@ -86,7 +87,12 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
             form.add_error("code", error.message)
         else:
             return redirect(_next_url(request))
-    return render(request, "crm/accounts/two_factor_verify.html", {"form": form, "next": _next_url(request)})
+    return render(
+        request,
+        "crm/accounts/two_factor_verify.html",
+        {"form": form, "next": _next_url(request)},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
