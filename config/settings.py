@@ -28,6 +28,16 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 
+
+def require_in_production(name: str, purpose: str) -> None:
+    """A setting production cannot run without: a loud error naming it, never a silent local default."""
+    if not DEBUG and not os.environ.get(name, "").strip():
+        raise ImproperlyConfigured(f"{name} must be set when DJANGO_DEBUG is false ({purpose}).")
+
+
+require_in_production("DATABASE_URL", "PostgreSQL, e.g. postgres://quorum@db:5432/quorum")
+require_in_production("CELERY_BROKER_URL", "Redis for the Celery workers, e.g. redis://redis:6379/0")
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
