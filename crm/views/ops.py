@@ -29,7 +29,7 @@ def check_broker() -> str:
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "not used (tasks run in-process)"
-    with app.connection_for_write() as conn:
+    with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)
     return "ok"
 
@@ -39,7 +39,8 @@ def check_workers() -> str:
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "not used (tasks run in-process)"
-    replies = app.control.inspect(timeout=TIMEOUT_SECONDS).ping() or {}
+    with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
+        replies = app.control.inspect(timeout=TIMEOUT_SECONDS, connection=conn).ping() or {}
     if not replies:
         raise RuntimeError("no worker answered")
     return f"ok ({len(replies)} answering)"
