@@ -260,6 +260,8 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes logs every sign-in at INFO; lockouts (WARNING) are what matter, and the security log has the rest.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # The phone region assumed for numbers written without a country code.
