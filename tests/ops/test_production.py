@@ -21,7 +21,9 @@ PRODUCTION_ENV = {
 
 
 def run(args: list[str], **overrides: str | None) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV and key != "LOG_FORMAT"}
+    # A clean environment, as a server has: nothing inherited from the test run (e.g. the browser tests'
+    # DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy rightly refuses).
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "PYTHONPATH") if key in os.environ}
     env.update(PRODUCTION_ENV)
     for key, value in overrides.items():
         if value is None:
