@@ -157,6 +157,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Behind a reverse proxy, REMOTE_ADDR is the proxy: say how many proxies to trust (crm.auth_backends.client_ip).
 QUORUM_TRUSTED_PROXIES = int(os.environ.get("QUORUM_TRUSTED_PROXIES", "0"))
 AXES_CLIENT_IP_CALLABLE = "crm.auth_backends.client_ip"
+AXES_USERNAME_CALLABLE = "crm.auth_backends.lockout_username"
 
 # --- Content security policy (django-csp): nothing inline may run, nothing from elsewhere is loaded. ---
 # style-src allows 'unsafe-inline' because the charts size their bars with style attributes

@@ -29,3 +29,14 @@ def client_ip(request: HttpRequest) -> str | None:
         if len(hops) >= proxies:
             return hops[-proxies]
     return request.META.get("REMOTE_ADDR")
+
+
+def lockout_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The username django-axes counts failures against, cut to our usernames' 150 characters: a hostile
+    sign-in with a longer name would otherwise overflow its table (255) and fail the request on PostgreSQL."""
+    if credentials:
+        username = credentials.get("username")
+    else:
+        data = getattr(request, "data", None) or request.POST
+        username = data.get("username")
+    return str(username)[:150] if username is not None else None

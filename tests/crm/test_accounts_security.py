@@ -68,6 +68,17 @@ def test_a_failed_sign_in_for_an_unknown_name_is_logged_without_an_account(clien
     assert event.user is None and len(event.username) == 150 and event.ip_address == "127.0.0.1"
 
 
+@pytest.mark.parametrize("length", [151, 300, 5000])
+def test_hostile_long_usernames_are_refused_cleanly(client, union, length):
+    from axes.models import AccessAttempt
+
+    name = "n" * length
+    assert sign_in(client, name, "whatever it is").status_code == 200
+    token = APIClient().post(reverse("api:token"), {"username": name, "password": "x"}, format="json")
+    assert token.status_code == 400
+    assert all(len(attempt.username) <= 150 for attempt in AccessAttempt.objects.all())
+
+
 def test_a_successful_sign_in_is_logged_and_writes_nothing_to_the_member_audit(client, union):
     assert sign_in(client, "rep_oak", union.password).status_code == 302
     event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.SIGN_IN)
