@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,14 @@ TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
 def sign_in(client, username, password):
     return client.post(reverse("login"), {"username": username, "password": password})
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    """The token endpoint's throttle counts live in the cache; each test starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def test_five_wrong_passwords_lock_the_account_from_that_address(client, union):

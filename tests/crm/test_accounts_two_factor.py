@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -35,6 +36,14 @@ def wait_out_throttle(user) -> None:
 
 def enrolled(user) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    """The token endpoint's throttle counts live in the cache; each test starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.mark.parametrize("persona", STAFF)

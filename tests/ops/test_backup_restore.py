@@ -51,7 +51,7 @@ def empty_database():
 
 @pytest.mark.services
 def test_backup_then_restore_into_an_empty_database_keeps_every_row(transactional_db, empty_database, tmp_path):
-    call_command("seed_demo", members=300, seed=7)
+    call_command("seed_demo", members=300, seed=7, flush=True)
     source = url_for(connection.settings_dict["NAME"])
     before = row_counts(source)
     assert before["crm_member"] == 300 and before["crm_position"] > 0 and before["django_migrations"] > 0
