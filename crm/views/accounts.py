@@ -47,7 +47,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     if accounts.has_authenticator(request.user) and not _is_verified(request):
         return redirect(f"{reverse('two_factor_verify')}?next={reverse('two_factor_setup')}")
     device = accounts.start_authenticator_enrolment(user=request.user)
-    form = CodeForm(request.POST or None)
+    form = CodeForm(request.POST if request.method == "POST" else None)
     form.fields["code"].help_text = "The 6-digit code your app shows after you add Quorum to it."
     if request.method == "POST" and form.is_valid():
         try:
@@ -79,7 +79,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if not accounts.has_authenticator(request.user):
         return redirect(f"{reverse('two_factor_setup')}?next={_next_url(request)}")
-    form = CodeForm(request.POST or None)
+    form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             accounts.verify_second_factor(request=request, user=request.user, code=form.cleaned_data["code"])

@@ -219,3 +219,32 @@ def test_switching_it_off_restores_password_only_sign_in(client, union, settings
     settings.QUORUM_STAFF_2FA = False
     client.force_login(union.users.national)
     assert client.get(reverse("member_list")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"code": ""}, {"code": "x" * 10_000}, {"code": "12345\x00"}, {"code": "' OR 1=1 --"}]
+)
+def test_bad_codes_are_refused_clearly_and_verify_nothing(client, union, data):
+    user = union.users.organiser_north
+    enrolled(user)
+    client.force_login(user)
+    for page in ("two_factor_verify",):
+        response = client.post(reverse(page), data)
+        assert response.status_code == 400
+        assert "There is a problem" in response.content.decode()
+    assert client.get(reverse("member_list")).status_code == 302  # still not verified
+    setup = type(client)()
+    setup.force_login(union.users.organiser_bristol)
+    response = setup.post(reverse("two_factor_setup"), data)
+    assert response.status_code == 400
+    assert not TOTPDevice.objects.filter(user=union.users.organiser_bristol, confirmed=True).exists()
+
+
+def test_an_oversized_otp_token_is_refused_by_the_token_endpoint(union):
+    enrolled(union.users.national)
+    response = APIClient().post(
+        reverse("api:token"),
+        {"username": "national", "password": union.password, "otp_token": "1" * 5000},
+        format="json",
+    )
+    assert response.status_code == 400 and "otp_token" in response.json()
