@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 
 from crm.models import Branch, Employer, Member, Position, Region, Sector, Tag, Workplace
 from crm.selectors import (
@@ -293,3 +294,13 @@ class PositionEndSerializer(StrictInputMixin, serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
+
+
+class TokenRequestSerializer(AuthTokenSerializer):
+    otp_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        write_only=True,
+        help_text="Staff: the code your authenticator app shows now, or one of your recovery codes.",
+    )

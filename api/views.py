@@ -10,11 +10,10 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser
@@ -22,14 +21,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle
 
 from crm import selectors, services
 from crm.errors import NotPermitted, ServiceError
 from crm.filters import MemberFilter
 from crm.models import Member, Position
-from crm.permissions import can_manage_member
+from crm.permissions import can_manage_member, must_use_two_factor
+from crm.services.accounts import match_second_factor
 
+from .authentication import VerifiedSessionAuthentication
 from .filters import PositionFilter
 from .parsers import BoundedJSONParser
 from .permissions import StaffRoleForWrites
@@ -43,9 +43,11 @@ from .serializers import (
     PositionEndSerializer,
     PositionSerializer,
     RegionSerializer,
+    TokenRequestSerializer,
     TokenSerializer,
     WorkplaceSerializer,
 )
+from .throttling import TokenLoginThrottle
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: `{field: [messages]}` or `{non_field_errors: [messages]}`."),
@@ -58,7 +60,7 @@ class QuorumAPIMixin:
     """What every endpoint shares: token first (so a missing login answers 401 with `WWW-Authenticate: Token`),
     then the session; bounded JSON bodies; numeric ids; and domain errors from crm.services mapped to HTTP."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [TokenAuthentication, VerifiedSessionAuthentication]
     permission_classes = [IsAuthenticated, StaffRoleForWrites]
     parser_classes = [BoundedJSONParser]
     lookup_value_regex = r"[0-9]+"
@@ -219,26 +221,26 @@ class PositionViewSet(
 # --- Auth -------------------------------------------------------------------------------------------------
 
 
-class TokenLoginThrottle(AnonRateThrottle):
-    """Slow down password guessing against the token endpoint (per client address)."""
-
-    scope = "api-token"
-    rate = "10/minute"
-
-
 class ObtainTokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (the same token each time until it is revoked)."""
+    """Exchange a username and password (and, for staff, a two-factor code) for an API token.
+
+    The same token each time until it is revoked. Staff must send `otp_token` (the code from their app, or
+    a recovery code) while two-factor sign-in is on, so a token is never weaker than a page sign-in.
+    """
 
     authentication_classes: list = []  # a password login: no session, so no CSRF check
     parser_classes = [BoundedJSONParser, FormParser]
     throttle_classes = [TokenLoginThrottle]
+    serializer_class = TokenRequestSerializer
 
     @extend_schema(
         summary="Obtain an API token",
-        request=AuthTokenSerializer,
+        request=TokenRequestSerializer,
         responses={
             200: TokenSerializer,
-            400: OpenApiResponse(description="Wrong username or password, or the account is inactive."),
+            400: OpenApiResponse(
+                description="Wrong username, password or two-factor code, or the account is inactive."
+            ),
             429: OpenApiResponse(description="Too many attempts; try again later."),
         },
         auth=[],
@@ -246,15 +248,23 @@ class ObtainTokenView(ObtainAuthToken):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        user = serializer.validated_data["user"]
+        if must_use_two_factor(user):
+            code = serializer.validated_data.get("otp_token", "")
+            if not code or match_second_factor(user=user, code=code) is None:
+                raise ValidationError({"otp_token": ["Staff need a current two-factor code (or a recovery code)."]})
+        token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
 
 # --- Docs -------------------------------------------------------------------------------------------------
 
 
-class SwaggerDocsView(SpectacularSwaggerView):
+class SwaggerDocsView(SpectacularSwaggerSplitView):
     """Swagger UI served from our own static files (the sidecar), with nothing fetched from elsewhere.
+
+    The split view serves its start-up script as a separate file (`?script`), so the page runs under our
+    content security policy with no inline script.
 
     Swagger UI's default "online validator" badge is an image from validator.swagger.io that would also send
     it our schema's address, so it is switched off here.
@@ -266,6 +276,7 @@ class SwaggerDocsView(SpectacularSwaggerView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().get(request, *args, **kwargs)
         ui_settings = spectacular_settings.SWAGGER_UI_SETTINGS
-        if isinstance(ui_settings, dict):  # a string setting is raw JavaScript, left as the project wrote it
+        # A string setting is raw JavaScript, left as the project wrote it.
+        if "script" in request.GET and isinstance(ui_settings, dict):
             response.data["settings"] = self._dump({**ui_settings, "validatorUrl": None})
         return response

@@ -5,6 +5,7 @@ Production: set DJANGO_DEBUG=false, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DAT
 CELERY_BROKER_URL. A production secret that is missing is a loud error, never a silent default.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -26,6 +27,16 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
+
+
+def require_in_production(name: str, purpose: str) -> None:
+    """A setting production cannot run without: a loud error naming it, never a silent local default."""
+    if not DEBUG and not os.environ.get(name, "").strip():
+        raise ImproperlyConfigured(f"{name} must be set when DJANGO_DEBUG is false ({purpose}).")
+
+
+require_in_production("DATABASE_URL", "PostgreSQL, e.g. postgres://quorum@db:5432/quorum")
+require_in_production("CELERY_BROKER_URL", "Redis for the Celery workers, e.g. redis://redis:6379/0")
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
@@ -51,6 +62,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
     "crm",
     "events",
     "elections",
@@ -63,8 +79,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "crm.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -97,9 +118,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes checks for a lockout before the password is tried; crm.auth_backends explains the subclass.
+AUTHENTICATION_BACKENDS = [
+    "crm.auth_backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -113,6 +139,49 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Accounts: two-factor sign-in, lockout, idle sessions (README "Security and operations") ---
+# Every staff role (national admins, organisers, reps, scrutineers, superusers) must sign in with a TOTP
+# code as well as a password. On by default and in production; the tests switch it off except where
+# they are marked `two_factor` (tests/conftest.py).
+QUORUM_STAFF_2FA = env_bool("QUORUM_STAFF_2FA", True)
+# Staff are signed out after this long without a request; members keep Django's default session.
+QUORUM_STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("QUORUM_STAFF_SESSION_IDLE_SECONDS", str(30 * 60)))
+OTP_TOTP_ISSUER = os.environ.get("QUORUM_OTP_ISSUER", "Quorum")
+# Five wrong passwords for one username from one address lock that pair out for 30 minutes. Locking by
+# username alone would let anyone lock a rep out of their account from anywhere.
+AXES_FAILURE_LIMIT = int(os.environ.get("QUORUM_LOCKOUT_FAILURES", "5"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("QUORUM_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a reverse proxy, REMOTE_ADDR is the proxy: say how many proxies to trust (crm.auth_backends.client_ip).
+QUORUM_TRUSTED_PROXIES = int(os.environ.get("QUORUM_TRUSTED_PROXIES", "0"))
+AXES_CLIENT_IP_CALLABLE = "crm.auth_backends.client_ip"
+AXES_USERNAME_CALLABLE = "crm.auth_backends.lockout_username"
+
+# --- Content security policy (django-csp): nothing inline may run, nothing from elsewhere is loaded. ---
+# style-src allows 'unsafe-inline' because the charts size their bars with style attributes
+# (templates/crm/_density_chart.html); a style attribute cannot run code. Scripts stay strict.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
 
 # Email: console locally; any Django backend in production (SMTP or a provider's).
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -195,7 +264,15 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.QuorumAutoSchema",
+    # Per signed-in user, and per API token (scripts), on top of the token endpoint's own limit. The rates
+    # are read on each request (api.throttling), so they can be changed here or in the environment.
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.UserThrottle", "api.throttling.TokenThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api-user": os.environ.get("QUORUM_API_USER_RATE", "600/minute"),
+        "api-token-client": os.environ.get("QUORUM_API_TOKEN_RATE", "300/minute"),
+        "api-token": os.environ.get("QUORUM_API_LOGIN_RATE", "10/minute"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -224,17 +301,27 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
 
+# Logs go to standard output; in production one JSON object a line (config.logs.JsonFormatter), so the
+# log collector can search by field. LOG_FORMAT=json or =text overrides the choice.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "config.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes logs every sign-in at INFO; lockouts (WARNING) are what matter, and the security log has the rest.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Dues through Stripe (crm.payments). Without STRIPE_SECRET_KEY the project runs and joining records

@@ -9,7 +9,19 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from crm import selectors
-from crm.models import AuditEntry, Branch, Employer, Member, MembershipSnapshot, Position, Region, Tag, User, Workplace
+from crm.models import (
+    AuditEntry,
+    Branch,
+    Employer,
+    Member,
+    MembershipSnapshot,
+    Position,
+    Region,
+    SecurityEvent,
+    Tag,
+    User,
+    Workplace,
+)
 from crm.services import record_audit
 
 # For each foreign key a staff user may set, the scoped choices they may pick from.
@@ -173,3 +185,27 @@ class UserAdmin(BaseUserAdmin):
         queryset = super().get_queryset(request)
         # Only national admins manage accounts; anyone else sees only their own.
         return queryset if request.user.is_national else queryset.filter(pk=request.user.pk)
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """The security log, read-only, for national admins (see crm.models.security)."""
+
+    list_display = ["at", "kind", "username", "ip_address", "actor_name", "summary"]
+    list_filter = ["kind"]
+    search_fields = ["username", "ip_address"]
+    date_hierarchy = "at"
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_national
+
+    has_view_permission = has_module_permission
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from crm.models import Branch, Member, User
 from crm.selectors import members_visible_to, organiser_branch_ids
 
@@ -35,3 +37,17 @@ def can_import_members(user: User) -> bool:
 def can_export_members(user: User) -> bool:
     """Union staff export the members they can see (a rep: their workplaces'); members and scrutineers nothing."""
     return can_view_member_lists(user)
+
+
+# Roles that must sign in with a second factor: everyone who works on the union's data, not members.
+STAFF_ROLES = {User.Role.NATIONAL_ADMIN, User.Role.ORGANISER, User.Role.REP, User.Role.SCRUTINEER}
+
+
+def is_staff_account(user: User) -> bool:
+    """National admins, organisers, reps, scrutineers, and anyone who may use the admin."""
+    return bool(user.is_authenticated and (user.is_superuser or user.is_staff or user.role in STAFF_ROLES))
+
+
+def must_use_two_factor(user: User) -> bool:
+    """Staff accounts need a verified second factor, unless settings.QUORUM_STAFF_2FA is off."""
+    return bool(settings.QUORUM_STAFF_2FA and is_staff_account(user))

@@ -1,7 +1,8 @@
 from django.urls import include, path
 
 from crm import views
-from crm.views import conversations, dues, equalities, organising, outreach, segments
+from crm.views import accounts, conversations, dues, equalities, ops, organising, outreach, segments
+from crm.views import imports as import_views
 from crm.webhooks import anymail_urls
 
 urlpatterns = [
@@ -64,12 +65,7 @@ urlpatterns = [
     path("organising/segments/new/", segments.segment_create, name="segment_create"),
     path("organising/segments/<int:segment_id>/edit/", segments.segment_edit, name="segment_edit"),
     path("organising/segments/<int:segment_id>/delete/", segments.segment_delete, name="segment_delete"),
-]
-
-# Imports and exports (crm/views/imports.py).
-from crm.views import imports as import_views  # noqa: E402
-
-urlpatterns += [
+    # Imports and exports
     path("members/export.csv", import_views.member_export, name="member_export"),
     path("imports/", import_views.import_list, name="import_list"),
     path("imports/new/", import_views.import_new, name="import_new"),
@@ -77,4 +73,9 @@ urlpatterns += [
     path("imports/<int:job_id>/mapping/", import_views.import_mapping, name="import_mapping"),
     path("imports/<int:job_id>/confirm/", import_views.import_confirm, name="import_confirm"),
     path("imports/<int:job_id>/report.csv", import_views.import_report_csv, name="import_report_csv"),
+    # Sign-in security and operations
+    path("accounts/two-factor/", accounts.two_factor_setup, name="two_factor_setup"),
+    path("accounts/two-factor/verify/", accounts.two_factor_verify, name="two_factor_verify"),
+    path("accounts/two-factor/recovery-codes/", accounts.recovery_codes, name="recovery_codes"),
+    path("healthz", ops.healthz, name="healthz"),
 ]

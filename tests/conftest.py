@@ -40,6 +40,14 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def staff_two_factor(request, settings):
+    """Two-factor sign-in for staff is on by default (and in production). Tests sign staff in with
+    force_login, client.login or force_authenticate, which have no second factor: so it is off here, except
+    in tests marked `two_factor`, which prove the enforcement end to end (tests/crm/test_accounts_*.py)."""
+    settings.QUORUM_STAFF_2FA = request.node.get_closest_marker("two_factor") is not None
+
+
 @pytest.fixture
 def union(db):
     north = RegionFactory(name="North", code="north")

@@ -358,4 +358,5 @@ from crm.models.imports import ImportJob, ImportRow, ImportSource  # noqa: E402,
 from crm.models.messages import Message  # noqa: E402, F401
 from crm.models.organising import Assessment, Conversation, EqualitiesAccess, EqualitiesAnswers  # noqa: E402, F401
 from crm.models.outreach import Campaign, InboundText, ProviderEvent, SmsOptOut  # noqa: E402, F401
+from crm.models.security import SecurityEvent  # noqa: E402, F401
 from crm.models.segments import Segment  # noqa: E402, F401

@@ -5,9 +5,11 @@ other id in the fixture (or an id that does not exist) answers 404. Expectations
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 import pytest
-from django.urls import reverse
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from crm.models import Position
 from tests.conftest import visible_members_by_role
@@ -207,3 +209,177 @@ def test_workplace_members_count_and_density(api_as, union):
     assert rows[unknown_headcount.pk]["density"] is None
     assert oak["branch_name"] == "Leeds" and oak["region_name"] == "North"
     assert oak["employer_name"] == "Leeds City Council"
+
+
+# --- Every route in the URLconf ---------------------------------------------------------------------------
+# The matrix above covers the API's resources in depth. Below, every route the URLconf has (pages, API,
+# auth, admin) must have an entry in ROUTES, saying what GET answers for each persona; a route without one
+# fails test_every_route_has_a_scope_expectation, with the line to add. For routes that take an id, every
+# object of that kind in the fixture is tried: an object outside the persona's scope answers 404 with
+# exactly the body a nonexistent id gets.
+
+SIGNED_IN = frozenset(PERSONAS)
+STAFF = frozenset({"national", "organiser_north", "organiser_bristol", "rep_oak"})
+MANAGERS = frozenset({"national", "organiser_north", "organiser_bristol"})
+RESULTS = frozenset({"national", "organiser_north", "organiser_bristol", "scrutineer"})
+COUNTERS = frozenset({"national", "scrutineer"})
+NO_SUCH_ID = 987_654
+
+
+@dataclass(frozen=True)
+class Route:
+    anonymous: int | None = None  # GET without signing in (302: sent to sign in)
+    allowed: frozenset[str] = frozenset()  # signed-in personas answered `ok`; the others get `refused`
+    ok: int = 200
+    refused: int = 403
+    objects: str | None = None  # the kind of object the route's id names; out of scope answers 404
+    kwargs: dict | None = None  # sample values for parameters that are not object ids
+    api_resource: str | None = None  # covered in depth by the API matrix above
+
+
+def _api(resource: str) -> Route:
+    return Route(api_resource=resource)
+
+
+ROUTES: dict[str, Route] = {
+    # Sign-in and accounts
+    "login": Route(anonymous=200, allowed=SIGNED_IN),
+    "logout": Route(anonymous=405, allowed=SIGNED_IN, ok=405),  # sign-out is a POST
+    "password_change": Route(anonymous=302, allowed=SIGNED_IN),
+    "password_change_done": Route(anonymous=302, allowed=SIGNED_IN),
+    "password_reset": Route(anonymous=200, allowed=SIGNED_IN),
+    "password_reset_done": Route(anonymous=200, allowed=SIGNED_IN),
+    "password_reset_confirm": Route(anonymous=200, allowed=SIGNED_IN, kwargs={"uidb64": "MQ", "token": "x-y"}),
+    "password_reset_complete": Route(anonymous=200, allowed=SIGNED_IN),
+    "two_factor_setup": Route(anonymous=302, allowed=SIGNED_IN),
+    # Without an app yet, these send the user on to set one up.
+    "two_factor_verify": Route(anonymous=302, allowed=SIGNED_IN, ok=302),
+    "recovery_codes": Route(anonymous=302, allowed=SIGNED_IN, ok=302),
+    "healthz": Route(anonymous=200, allowed=SIGNED_IN),
+    # Pages
+    "home": Route(anonymous=302, allowed=SIGNED_IN - {"outsider"}, ok=302, refused=200),  # sends each role on
+    "dashboard": Route(anonymous=302, allowed=MANAGERS),
+    "member_list": Route(anonymous=302, allowed=STAFF),
+    "member_create": Route(anonymous=302, allowed=MANAGERS),
+    "member_detail": Route(anonymous=302, allowed=SIGNED_IN, objects="member"),
+    "member_edit": Route(anonymous=302, allowed=MANAGERS, objects="member"),
+    "position_create": Route(anonymous=302, allowed=MANAGERS, objects="member"),
+    "position_end": Route(anonymous=302, allowed=MANAGERS, objects="position"),
+    "workplace_detail": Route(anonymous=302, allowed=STAFF, objects="workplace"),
+    "my_workplaces": Route(anonymous=302, allowed=STAFF),
+    # Counts (no member data: results are for staff and scrutineers, counting for national and scrutineers)
+    "elections:count_list": Route(anonymous=302, allowed=RESULTS),
+    "elections:count_create": Route(anonymous=302, allowed=COUNTERS),
+    **{
+        f"elections:{name}": Route(anonymous=302, allowed=RESULTS, objects="count")
+        for name in ("count_detail", "count_json", "count_csv", "count_blt", "count_print", "count_recount")
+    },
+    "elections:count_certify": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"count_id": NO_SUCH_ID}),
+    # API
+    "api:token": Route(anonymous=405, allowed=SIGNED_IN, ok=405),  # POST only
+    "api:schema": Route(anonymous=200, allowed=SIGNED_IN),
+    "api:docs": Route(anonymous=200, allowed=SIGNED_IN),
+    **{f"api:{resource}-{kind}": _api(resource) for resource in RESOURCES for kind in ("list", "detail")},
+}
+# The admin has a route per model and action; tests/crm/test_admin.py covers its scope. Here: staff only.
+ADMIN_PREFIX = "admin/"
+
+
+def url_routes() -> list[tuple[str, str, list[str]]]:
+    """(name, pattern, parameter names) for every route in the URLconf, found by walking it."""
+
+    def walk(patterns, prefix: str, namespace: str | None):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                inner = ":".join(filter(None, [namespace, entry.namespace])) or None
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+            elif isinstance(entry, URLPattern):
+                name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+                params = list(entry.pattern.converters) or list(entry.pattern.regex.groupindex)
+                yield name or "", prefix + str(entry.pattern), params
+
+    return list(walk(get_resolver().url_patterns, "", None))
+
+
+def test_every_route_has_a_scope_expectation():
+    missing = [
+        f"  {name or '(unnamed)'!r}: Route(anonymous=..., allowed=..., objects=...),  # {pattern}"
+        for name, pattern, _params in url_routes()
+        if not pattern.startswith(ADMIN_PREFIX) and name not in ROUTES
+    ]
+    assert not missing, (
+        "These routes have no scope expectation. Add each to ROUTES in tests/api/test_scope_matrix.py, saying "
+        "what GET answers when signed out (anonymous), which personas it serves (allowed) and, for a route "
+        "taking an id, the kind of object (objects; add the kind to route_objects()):\n" + "\n".join(missing)
+    )
+    stale = set(ROUTES) - {name for name, _pattern, _params in url_routes()}
+    assert not stale, f"ROUTES names routes the URLconf no longer has: {sorted(stale)}"
+    for name, route in ROUTES.items():
+        if route.api_resource:
+            assert route.api_resource in RESOURCES, f"{name}: add {route.api_resource!r} to the API matrix above"
+
+
+@pytest.fixture
+def route_objects(union, positions):
+    """For each kind of object a route's id can name: every object in the fixture, and who sees which."""
+    from elections.services import count_from_blt
+    from tests.elections.test_pages import BLT
+
+    count = count_from_blt(
+        actor=union.users.scrutineer, title="Branch committee", blt_text=BLT, method="stv", rule="scottish", seed="s"
+    )
+    expected = expected_visible(union, positions)
+    objects = all_objects(union, positions)
+    return {
+        "member": (objects["member"], expected["member"]),
+        "position": (objects["position"], expected["position"]),
+        "workplace": (objects["workplace"], expected["workplace"]),
+        "count": ({count}, {persona: {count} if persona in RESULTS else set() for persona in PERSONAS}),
+    }
+
+
+def _client(union, persona):
+    client = Client()
+    if persona is not None:
+        client.force_login(getattr(union.users, persona))
+    return client
+
+
+ROUTE_NAMES = [name for name, route in ROUTES.items() if route.api_resource is None]
+
+
+@pytest.mark.parametrize("name", ROUTE_NAMES)
+def test_route_answers_each_persona_as_expected(union, route_objects, settings, name):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # who gets what, whether or not a worker runs (/healthz)
+    route = ROUTES[name]
+    params = next(params for route_name, _pattern, params in url_routes() if route_name == name)
+    if route.objects is None:
+        url = reverse(name, kwargs=route.kwargs or {})
+        assert _client(union, None).get(url).status_code == route.anonymous, "anonymous"
+        for persona in PERSONAS:
+            expected = route.ok if persona in route.allowed else route.refused
+            assert _client(union, persona).get(url).status_code == expected, persona
+        return
+    (param,) = params
+    objects, visible = route_objects[route.objects]
+    some = next(iter(objects))
+    assert _client(union, None).get(reverse(name, kwargs={param: some.pk})).status_code == route.anonymous
+    for persona in PERSONAS:
+        client = _client(union, persona)
+        missing = client.get(reverse(name, kwargs={param: NO_SUCH_ID}))
+        if persona in route.allowed or visible[persona]:
+            assert missing.status_code == 404, persona
+        for obj in objects:
+            response = client.get(reverse(name, kwargs={param: obj.pk}))
+            if obj not in visible[persona]:
+                # Out of scope looks exactly like a nonexistent id.
+                assert (response.status_code, response.content) == (404, missing.content), (persona, obj)
+            else:
+                expected = route.ok if persona in route.allowed else route.refused
+                assert response.status_code == expected, (persona, obj)
+
+
+@pytest.mark.parametrize("persona", [None, "organiser_north", "rep_oak", "member_oak", "scrutineer"])
+def test_the_admin_is_for_admin_staff_only(union, persona):
+    response = _client(union, persona).get(reverse("admin:index"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
