@@ -28,7 +28,7 @@ from crm.models import Campaign, InboundText, Member, Message, ProviderEvent, Se
 from crm.selectors import members_visible_to
 from crm.selectors.segments import segment_members
 from crm.services import record_audit
-from crm.services.messages import OPTED_OUT_REASON, dispatch_on_commit, opt_out_url
+from crm.services.messages import OPTED_OUT_REASON, dispatch_on_commit, opt_out_url, settle_messages
 
 # Sent to the conversations feature (when it exists) for each reply that is not a keyword: connect a
 # receiver to log it in the member's conversation history. Sent after the reply is stored.
@@ -453,8 +453,10 @@ def cancel_campaign(*, actor: User, campaign: Campaign) -> Campaign:
             raise ServiceError("This campaign has finished: there is nothing left to cancel.")
         campaign.status, campaign.cancelled_at = Campaign.Status.CANCELLED, timezone.now()
         campaign.save(update_fields=["status", "cancelled_at"])
-        campaign.messages.filter(status=Message.Status.QUEUED).update(
-            status=Message.Status.CANCELLED, reason="The campaign was cancelled."
+        settle_messages(
+            campaign.messages.filter(status=Message.Status.QUEUED),
+            status=Message.Status.CANCELLED,
+            reason="The campaign was cancelled.",
         )
         record_audit(actor=actor, action="update", target=campaign, summary=f"Campaign cancelled: {campaign.name}")
     return campaign
@@ -589,8 +591,10 @@ def opt_out_number(*, number: str, source: str) -> SmsOptOut:
     and every send checks the list again just before it goes (so a campaign already sending skips it)."""
     with transaction.atomic():
         opt_out, _ = SmsOptOut.objects.get_or_create(number=number, defaults={"source": source})
-        Message.objects.filter(to=number, channel=Message.Channel.SMS, status=Message.Status.QUEUED).update(
-            status=Message.Status.OPTED_OUT, reason=OPTED_OUT_REASON
+        settle_messages(
+            Message.objects.filter(to=number, channel=Message.Channel.SMS, status=Message.Status.QUEUED),
+            status=Message.Status.OPTED_OUT,
+            reason=OPTED_OUT_REASON,
         )
     return opt_out
 
@@ -720,8 +724,10 @@ def unsubscribe(*, member_id: int, channel: str) -> bool:
                     summary="Unsubscribed from emails by link",
                     changes={"email_consent": [True, False]},
                 )
-            member.messages.filter(channel=channel, basis=Message.Basis.CONSENT, status=Message.Status.QUEUED).update(
-                status=Message.Status.SUPPRESSED, reason="No consent to email."
+            settle_messages(
+                member.messages.filter(channel=channel, basis=Message.Basis.CONSENT, status=Message.Status.QUEUED),
+                status=Message.Status.SUPPRESSED,
+                reason="No consent to email.",
             )
         elif member.mobile:
             opt_out_number(number=member.mobile, source="link")
