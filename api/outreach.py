@@ -79,8 +79,9 @@ class ScheduleSerializer(serializers.Serializer):
 class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
+        # Never a body: a confidential one (a voting credential) must not leave the pipeline but to its member.
         fields = ["id", "key", "campaign", "member", "channel", "basis", "to", "status", "reason", "attempts"]
-        fields += ["created_at", "sent_at"]
+        fields += ["confidential", "created_at", "sent_at"]
         read_only_fields = fields
 
 
