@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from crm.models import Member
 
-
 # What a confidential message's body and HTML become once it can no longer be sent (see `confidential`).
 CONFIDENTIAL_REMOVED = "[confidential: removed after sending]"
 

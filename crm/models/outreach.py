@@ -95,6 +95,16 @@ class Campaign(models.Model):
         return Message.Basis.CONSENT if self.purpose == self.Purpose.NEWS else Message.Basis.SERVICE
 
     @property
+    def audience_name(self) -> str:
+        """Who the campaign goes to, for lists and pages."""
+        if self.audience_kind == self.AudienceKind.NON_VOTERS and self.election_id:
+            return f"Not yet voted: {self.election.title}"
+        if self.audience_kind == self.AudienceKind.REGISTRANTS and self.event_id:
+            waiting = " (and waiting list)" if self.include_waiting_list else ""
+            return f"Registered for {self.event.title}{waiting}"
+        return self.segment.name if self.segment_id else "—"
+
+    @property
     def is_named_sender(self) -> bool:
         return bool(self.sender_name)
 

@@ -141,9 +141,7 @@ def final_fields(status: str) -> dict:
     if status not in Message.FINAL_STATUSES:
         return {}
     return {
-        name: Case(
-            When(confidential=True, then=Value(CONFIDENTIAL_REMOVED)), default=F(name), output_field=TextField()
-        )
+        name: Case(When(confidential=True, then=Value(CONFIDENTIAL_REMOVED)), default=F(name), output_field=TextField())
         for name in ("body", "html_body")
     }
 
@@ -248,9 +246,7 @@ def queue_message(
                 confidential=confidential,
             )
             MessageAttachment.objects.bulk_create(
-                MessageAttachment(
-                    message=message, filename=a.filename, content_type=a.content_type, content=a.data
-                )
+                MessageAttachment(message=message, filename=a.filename, content_type=a.content_type, content=a.data)
                 for a in attachments
             )
     except IntegrityError:
@@ -279,7 +275,29 @@ class _Outcome:
     retry: TemporarySendError | None = None
 
 
-def _settle(message: Message, now: datetime.datetime, opted_out: set[str]) -> str:
+VOTED_REASON = "Voted before the reminder went."
+
+
+def _voted_since_queued(messages: list[Message]) -> set[int]:
+    """Ids of reminders to an election's non-voters whose member has voted since they were queued."""
+    reminders = [
+        m for m in messages if m.campaign is not None and m.campaign.audience_kind == "non_voters" and m.member_id
+    ]
+    if not reminders:
+        return set()
+    from elections.models import RollEntry
+
+    voted = set(
+        RollEntry.objects.filter(
+            has_voted=True,
+            roll__election_id__in={m.campaign.election_id for m in reminders},
+            member_id__in={m.member_id for m in reminders},
+        ).values_list("roll__election_id", "member_id")
+    )
+    return {m.pk for m in reminders if (m.campaign.election_id, m.member_id) in voted}
+
+
+def _settle(message: Message, now: datetime.datetime, opted_out: set[str], voted: set[int] = frozenset()) -> str:
     """What to do with a queued message now: "send", "hold" (quiet hours or not yet due), or "settled"
     (cancelled, no consent, opted out: its status and reason are set here, for the caller to save)."""
     if message.send_after and message.send_after > now:
@@ -287,6 +305,9 @@ def _settle(message: Message, now: datetime.datetime, opted_out: set[str]) -> st
     campaign = message.campaign
     if campaign is not None and campaign.status == campaign.Status.CANCELLED:
         message.status, message.reason = Message.Status.CANCELLED, "The campaign was cancelled."
+        return "settled"
+    if message.pk in voted:
+        message.status, message.reason = Message.Status.CANCELLED, VOTED_REASON
         return "settled"
     if message.channel == Message.Channel.SMS and message.to in opted_out:
         reason = OPTED_OUT_REASON
@@ -320,9 +341,10 @@ def _claim(message_ids: list[int]) -> list[Message]:
         )
         numbers = {m.to for m in found if m.channel == Message.Channel.SMS and m.to}
         opted_out = set(SmsOptOut.objects.filter(number__in=numbers).values_list("number", flat=True))
+        voted = _voted_since_queued(found)
         claimed, settled, held = [], [], []
         for message in found:
-            verdict = _settle(message, now, opted_out)
+            verdict = _settle(message, now, opted_out, voted)
             {"send": claimed, "settled": settled, "hold": held}[verdict].append(message)
         for message in claimed:
             message.status, message.attempts, message.claimed_at = Message.Status.SENDING, message.attempts + 1, now

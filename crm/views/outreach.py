@@ -29,24 +29,56 @@ PROGRESS_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "opted_
 class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ["name", "channel", "purpose", "segment", "subject", "body", "html_body", "sender_name", "is_urgent"]
+        fields = [
+            "name",
+            "channel",
+            "purpose",
+            "audience_kind",
+            "segment",
+            "election",
+            "event",
+            "include_waiting_list",
+            "subject",
+            "body",
+            "html_body",
+            "sender_name",
+            "is_urgent",
+        ]
         labels = {
             "channel": "Send as",
             "purpose": "What it is for",
-            "segment": "Send to",
+            "audience_kind": "Send to",
+            "segment": "Segment",
+            "election": "Election (members who have not voted yet)",
+            "event": "Event (its registrants)",
+            "include_waiting_list": "Include the event's waiting list",
             "subject": "Email subject",
             "body": "Message (plain text)",
             "html_body": "Email in simple HTML",
             "sender_name": "Text sender name",
             "is_urgent": "Urgent: texts may go during quiet hours (21:00 to 08:00)",
         }
-        widgets = {"body": forms.Textarea(attrs={"rows": 8}), "html_body": forms.Textarea(attrs={"rows": 6})}
+        widgets = {
+            "audience_kind": forms.RadioSelect,
+            "body": forms.Textarea(attrs={"rows": 8}),
+            "html_body": forms.Textarea(attrs={"rows": 6}),
+        }
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["segment"].queryset = outreach.segments_usable_by(user)
-        self.fields["segment"].required = True
-        self.fields["segment"].help_text = "One of your segments, or one a colleague shared."
+        self.fields["segment"].help_text = "When sending to a segment: one of yours, or one a colleague shared."
+        self.fields["election"].queryset = outreach.elections_usable_by(user)
+        self.fields["election"].help_text = (
+            "When reminding non-voters: an election open for voting. Only whether a member has voted is used, "
+            "never how."
+        )
+        self.fields["event"].queryset = outreach.events_usable_by(user)
+        self.fields["event"].help_text = "When writing to an event's registrants."
+        # Each is needed only for its kind of audience: the service says which one is missing.
+        for name in ("segment", "election", "event"):
+            self.fields[name].required = False
+        self.fields["audience_kind"].required = False  # a segment unless said otherwise
         self.fields["body"].help_text = "Merge fields: " + ", ".join("{" + name + "}" for name in outreach.MERGE_FIELDS)
         self.fields["html_body"].help_text = "Optional. Paragraphs, bold, italics, lists and links only."
         self.fields["sender_name"].help_text = (
