@@ -322,7 +322,7 @@ def _check_content(actor: User, details: dict) -> None:
         raise ServiceError("Give the campaign a name.", field="name")
     if len(details["name"]) > 120:
         raise ServiceError("Keep the name to 120 characters.", field="name")
-    _check_audience(actor, details)
+    check_audience(actor, details)
     body = details.get("body") or ""
     if not body.strip():
         raise ServiceError("Write the message.", field="body")
@@ -352,7 +352,8 @@ def _check_content(actor: User, details: dict) -> None:
             )
 
 
-def _check_audience(actor: User, details: dict) -> None:
+def check_audience(actor: User, details: dict) -> None:
+    """Raise ServiceError (naming the field) unless `details` name an audience the actor may send to."""
     kind = details.get("audience_kind") or Campaign.AudienceKind.SEGMENT
     if kind not in Campaign.AudienceKind.values:
         raise ServiceError("Choose who the campaign goes to.", field="audience_kind")

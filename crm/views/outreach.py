@@ -66,6 +66,7 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["segment"].queryset = outreach.segments_usable_by(user)
         self.fields["segment"].help_text = "When sending to a segment: one of yours, or one a colleague shared."
         self.fields["election"].queryset = outreach.elections_usable_by(user)
@@ -85,6 +86,15 @@ class CampaignForm(forms.ModelForm):
             "Optional, up to 11 letters and digits. A named sender cannot take replies, so the text carries a short "
             "opt-out link instead of 'reply STOP'."
         )
+
+    def clean(self):
+        # The audience is checked here, before the model's constraints, so a missing choice is shown on its field.
+        data = super().clean()
+        try:
+            outreach.check_audience(self.user, data)
+        except ServiceError as error:
+            _show(self, error)
+        return data
 
 
 class ScheduleForm(forms.Form):
