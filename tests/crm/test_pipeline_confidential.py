@@ -212,3 +212,29 @@ def test_the_search_finds_a_secret_that_is_still_stored(union, django_capture_on
     with django_capture_on_commit_callbacks(execute=False):
         queue_secret(union.members.oak)
     assert rows_holding(SECRET) == ["crm.Message.body", "crm.Message.html_body"]
+
+
+@pytest.mark.services
+def test_credentials_sent_by_a_real_worker_leave_no_secret_behind(union, celery_worker_process):
+    """On PostgreSQL the worker records a batch in one UPDATE ... FROM (VALUES ...): the wipe is in that statement."""
+    from config.celery import app
+    from crm.tasks import send_message_chunk
+    from elections.services import setup
+
+    app.conf.task_always_eager = False  # the eager_celery fixture puts it back
+    union.members.rep.email = ""  # Rita gets hers by text, the others by email
+    union.members.rep.save()
+    election = contest(union.users.national, [union.members.rep, union.members.elm])
+    setup.open_voting(actor=union.users.national, election=election)
+    setup.issue_credentials(election_id=election.pk)
+    sent = Message.objects.filter(key__startswith=f"election:{election.pk}:credential:", status="queued")
+    credentials = {pk: CREDENTIAL_IN_LINK.search(body).group(1) for pk, body in sent.values_list("pk", "body")}
+    assert len(credentials) == 4 and sent.filter(channel="sms").count() == 1
+    for credential in credentials.values():
+        assert rows_holding(credential) == ["crm.Message.body"]  # the control: found while waiting
+
+    send_message_chunk.apply_async((sorted(credentials),), queue=celery_worker_process).get(timeout=60)
+    statuses = set(Message.objects.filter(pk__in=credentials).values_list("status", flat=True))
+    assert statuses == {Message.Status.SENT}
+    for credential in credentials.values():
+        assert rows_holding(credential) == [], credential
