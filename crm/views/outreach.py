@@ -136,6 +136,14 @@ def _form_details(form: CampaignForm) -> dict:
     return {name: form.cleaned_data.get(name) for name in form.Meta.fields}
 
 
+# The compose page groups the audience fields in a fieldset; these follow it.
+MESSAGE_FIELDS = ("subject", "body", "html_body", "sender_name", "is_urgent")
+
+
+def _form_context(form: CampaignForm, campaign: Campaign | None) -> dict:
+    return {"form": form, "campaign": campaign, "message_fields": MESSAGE_FIELDS}
+
+
 def _show(form, error: ServiceError) -> None:
     form.add_error(error.field if error.field in form.fields else None, error.message)
 
@@ -159,7 +167,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Campaign saved as a draft. Check the preview, then send it.")
             return redirect("campaign_detail", campaign.pk)
-    return render(request, "crm/outreach/campaign_form.html", {"form": form, "campaign": None})
+    return render(request, "crm/outreach/campaign_form.html", _form_context(form, None))
 
 
 @login_required
@@ -177,7 +185,7 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
         else:
             messages.success(request, "Campaign saved.")
             return redirect("campaign_detail", campaign.pk)
-    return render(request, "crm/outreach/campaign_form.html", {"form": form, "campaign": campaign})
+    return render(request, "crm/outreach/campaign_form.html", _form_context(form, campaign))
 
 
 @login_required

@@ -207,6 +207,9 @@ def test_the_compose_page_takes_each_audience_and_shows_errors_on_the_field(clie
     client.force_login(union.users.organiser_north)
     page = client.get("/outreach/new/").content.decode()
     assert election.title in page and html.escape(event.title) in page and 'name="audience_kind"' in page
+    assert "<legend>Who it goes to</legend>" in page
+    for name in ("name", "channel", "purpose", "segment", "include_waiting_list", "subject", "body", "is_urgent"):
+        assert f'name="{name}"' in page, name
     base = {"name": "Reminder", "channel": "email", "purpose": "ballot_notice", "subject": "Vote", "body": "Vote!"}
     missing = client.post("/outreach/new/", base | {"audience_kind": "non_voters"})
     assert missing.status_code == 200 and "Choose an election that is open for voting." in missing.content.decode()
