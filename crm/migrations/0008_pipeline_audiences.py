@@ -4,6 +4,19 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+REMOVED = "[confidential: removed after sending]"
+FINAL = ["sent", "delivered", "failed", "suppressed", "opted_out", "cancelled", "unknown"]
+
+
+def protect_credentials_already_stored(apps, schema_editor):
+    """Credential messages queued before this migration hold their secret in plain text: mark them confidential,
+    and wipe those that can no longer be sent (a credential not yet used could otherwise be read and used)."""
+    Message = apps.get_model("crm", "Message")
+    credentials = Message.objects.filter(key__startswith="election:", key__contains=":credential:")
+    credentials.filter(status__in=FINAL).update(body=REMOVED, html_body=REMOVED)
+    credentials.update(confidential=True)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -45,6 +58,7 @@ class Migration(migrations.Migration):
             name='confidential',
             field=models.BooleanField(default=False),
         ),
+        migrations.RunPython(protect_credentials_already_stored, migrations.RunPython.noop),
         migrations.AlterField(
             model_name='campaign',
             name='audience_kind',

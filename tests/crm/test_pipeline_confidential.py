@@ -238,3 +238,21 @@ def test_credentials_sent_by_a_real_worker_leave_no_secret_behind(union, celery_
     assert statuses == {Message.Status.SENT}
     for credential in credentials.values():
         assert rows_holding(credential) == [], credential
+
+
+def test_the_migration_protects_credentials_stored_before_it(union):
+    from importlib import import_module
+
+    migration = import_module("crm.migrations.0008_pipeline_audiences")
+    common = {"member": union.members.oak, "channel": "email", "basis": "service", "to": "o@example.org"}
+    sent = Message.objects.create(
+        key="election:1:credential:5:1", body=SECRET, status="sent", sent_at=timezone.now(), **common
+    )
+    waiting = Message.objects.create(key="election:1:credential:6:1", body=SECRET, **common)
+    other = Message.objects.create(key="welcome:1", body=SECRET, status="sent", sent_at=timezone.now(), **common)
+    migration.protect_credentials_already_stored(apps, None)
+    for message in (sent, waiting, other):
+        message.refresh_from_db()
+    assert (sent.confidential, sent.body) == (True, CONFIDENTIAL_REMOVED)
+    assert (waiting.confidential, waiting.body) == (True, SECRET)  # still to be sent: kept until then
+    assert (other.confidential, other.body) == (False, SECRET)
