@@ -13,7 +13,16 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from crm.errors import NotPermitted, ServiceError
-from crm.models import Campaign, Member, Message, MessageAttachment
+from crm.models import (
+    Campaign,
+    Conversation,
+    DuesAccount,
+    DuesPayment,
+    Member,
+    Message,
+    MessageAttachment,
+    SmsOptOut,
+)
 from crm.services import outreach
 from crm.services.messages import VOTED_REASON
 from crm.sms import locmem
@@ -265,10 +274,26 @@ def test_seed_demo_flush_clears_campaigns_registrations_elections_and_messages(u
     to_registrants(u.organiser_north, event)
     assert Message.objects.filter(campaign=campaign).exists() and Registration.objects.exists()
     assert MessageAttachment.objects.exists()  # the confirmations' calendar entries, waiting to be sent
+    m = union.members
+    DuesAccount.objects.create(member=m.oak, stripe_customer_id="cus_1")
+    DuesPayment.objects.create(
+        member=m.oak,
+        stripe_invoice_id="in_1",
+        outcome="paid",
+        amount_pence=1500,
+        category="teacher",
+        occurred_at=timezone.now(),
+    )
+    Conversation.objects.create(
+        member=m.oak, logged_by=u.organiser_north, channel="phone", held_on=timezone.localdate()
+    )
+    SmsOptOut.objects.create(number=m.rep.mobile)
     call_command("seed_demo", members=100, flush=True, seed=3, stdout=StringIO())
     assert not Campaign.objects.exists() and not Registration.objects.exists()
     assert not Election.objects.exists() and not Ballot.objects.exists()
     assert not Message.objects.exists() and not MessageAttachment.objects.exists()
+    assert not DuesAccount.objects.exists() and not DuesPayment.objects.exists() and not SmsOptOut.objects.exists()
+    assert not Conversation.objects.exists()
     # Nothing anywhere still points at a member that is gone.
     members = set(Member.objects.values_list("pk", flat=True))
     for model in apps.get_models():
