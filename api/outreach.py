@@ -37,6 +37,9 @@ class CampaignSerializer(serializers.ModelSerializer):
             "purpose",
             "audience_kind",
             "segment",
+            "election",
+            "event",
+            "include_waiting_list",
             "subject",
             "body",
             "html_body",
@@ -58,18 +61,43 @@ class CampaignInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     channel = serializers.ChoiceField(choices=Campaign.Channel.choices)
     purpose = serializers.ChoiceField(choices=Campaign.Purpose.choices, default=Campaign.Purpose.NEWS)
-    segment = serializers.IntegerField(min_value=1)
+    audience_kind = serializers.ChoiceField(
+        choices=Campaign.AudienceKind.choices, required=False, default=Campaign.AudienceKind.SEGMENT
+    )
+    segment = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    election = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    event = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    include_waiting_list = serializers.BooleanField(required=False, default=False)
     subject = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     body = serializers.CharField(max_length=20_000)
     html_body = serializers.CharField(max_length=20_000, required=False, allow_blank=True, default="")
     sender_name = serializers.CharField(max_length=11, required=False, allow_blank=True, default="")
     is_urgent = serializers.BooleanField(required=False, default=False)
 
-    def validate_segment(self, value: int):
+    # Each reference becomes the object the service checks; one outside the caller's reach reads as missing.
+    def validate_segment(self, value: int | None):
+        if value is None:
+            return None
         segment = outreach.segments_usable_by(self.context["request"].user).filter(pk=value).first()
         if segment is None:
             raise serializers.ValidationError("Choose one of your segments or a shared one.")
         return segment
+
+    def validate_election(self, value: int | None):
+        if value is None:
+            return None
+        election = outreach.elections_usable_by(self.context["request"].user).filter(pk=value).first()
+        if election is None:
+            raise serializers.ValidationError("Choose an election that is open for voting.")
+        return election
+
+    def validate_event(self, value: int | None):
+        if value is None:
+            return None
+        event = outreach.events_usable_by(self.context["request"].user).filter(pk=value).first()
+        if event is None:
+            raise serializers.ValidationError("Choose an event that has not long ended.")
+        return event
 
 
 class ScheduleSerializer(serializers.Serializer):
@@ -79,8 +107,9 @@ class ScheduleSerializer(serializers.Serializer):
 class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
+        # Never a body: a confidential one (a voting credential) must not leave the pipeline but to its member.
         fields = ["id", "key", "campaign", "member", "channel", "basis", "to", "status", "reason", "attempts"]
-        fields += ["created_at", "sent_at"]
+        fields += ["confidential", "created_at", "sent_at"]
         read_only_fields = fields
 
 

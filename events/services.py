@@ -20,8 +20,8 @@ from crm.models import AuditEntry, Branch, Member, Message, Position, Region, Us
 from crm.permissions import can_manage_members_in
 from crm.selectors import branches_visible_to, members_visible_to
 from crm.services import record_audit
-from crm.services.messages import queue_message
-from events import tokens
+from crm.services.messages import Attachment, queue_message
+from events import ical, tokens
 from events.exports import csv_text
 from events.models import (
     Amendment,
@@ -329,6 +329,10 @@ def _message_for(registration: Registration, what: str) -> None:
         key=f"event:{event.pk}:registration:{registration.pk}:{what}",
         subject=subjects[what],
         body=f"Dear {registration.member.first_name},\n\n{lines[what]}\n",
+        # A place confirmed comes with the event for the member's calendar.
+        attachments=[Attachment(f"event-{event.pk}.ics", "text/calendar", ical.calendar([event], name=event.title))]
+        if what in ("confirmed", "promoted")
+        else [],
     )
 
 

@@ -35,19 +35,28 @@ from crm.models import (
     Assessment,
     AuditEntry,
     Branch,
+    Campaign,
     Conversation,
+    DuesAccount,
+    DuesPayment,
     Employer,
     EqualitiesAccess,
     EqualitiesAnswers,
     ImportJob,
     ImportRow,
     ImportSource,
+    InboundText,
     Member,
     MembershipSnapshot,
+    Message,
+    MessageAttachment,
     Position,
+    ProviderEvent,
     Region,
     Sector,
     Segment,
+    SmsOptOut,
+    StripeEvent,
     Tag,
     User,
     Workplace,
@@ -60,6 +69,20 @@ CHUNK_SIZE = 50_000
 MAX_BRANCHES = 150
 MIN_WORKPLACES = 36
 ORGANISER_REGION = "yorkshire-humber"
+
+# Emptied before anything else by --flush: messages, campaigns and dues point at members, and campaigns at users,
+# segments, elections and events, which all go after them. Subscription rates are settings, not data: kept.
+CRM_ACTIVITY_MODELS: tuple[type[Model], ...] = (
+    MessageAttachment,
+    Message,
+    Campaign,
+    InboundText,
+    SmsOptOut,
+    ProviderEvent,
+    StripeEvent,
+    DuesPayment,
+    DuesAccount,
+)
 
 # The crm tables seed_demo fills (and --flush empties), children first.
 CRM_DATA_MODELS: tuple[type[Model], ...] = (
@@ -203,22 +226,40 @@ def existing_crm_data() -> dict[str, int]:
     return {name: n for name, n in found.items() if n}
 
 
+def _points_at(model: type[Model], others: set) -> bool:
+    return any(
+        f.is_relation and f.concrete and f.related_model in others and f.related_model is not model
+        for f in model._meta.get_fields()
+    )
+
+
 def _models_depending_on_crm_data() -> list[type[Model]]:
-    """Models outside crm (events, elections...) with a relation to crm data: they must go first."""
+    """Models outside crm (events, elections...) with a relation to crm data, directly or through another such
+    model (a ballot through its election): they must go first, each before the models it points at (PROTECT)."""
     targets = set(CRM_DATA_MODELS)
-    dependants = []
-    for model in apps.get_models():
-        if model._meta.app_label == "crm" or model is User:
-            continue
-        if any(f.is_relation and f.concrete and f.related_model in targets for f in model._meta.get_fields()):
-            dependants.append(model)
-    return dependants
+    dependants: list[type[Model]] = []
+    candidates = [m for m in apps.get_models() if m._meta.app_label != "crm" and m is not User]
+    while True:
+        found = [m for m in candidates if m not in dependants and _points_at(m, targets | set(dependants))]
+        if not found:
+            break
+        dependants += found
+    ordered: list[type[Model]] = []
+    remaining = list(dependants)
+    while remaining:
+        # Next: a model no other remaining model points at (a cycle, which PROTECT would not allow, ends the sort).
+        free = [m for m in remaining if not any(_points_at(other, {m}) for other in remaining if other is not m)]
+        for model in free or remaining:
+            ordered.append(model)
+            remaining.remove(model)
+    return ordered
 
 
 def flush_crm_data() -> int:
     """Delete all crm data and the demo users. Other users are kept, with their scope links cleared;
     a rep must be a member, so other reps become plain members. Returns how many users were kept."""
     with transaction.atomic():
+        _empty_tables([model._meta.db_table for model in CRM_ACTIVITY_MODELS])
         User.objects.filter(username__in=DEMO_USERNAMES).delete()
         User.objects.filter(role=User.Role.REP).update(role=User.Role.MEMBER)
         User.objects.exclude(member=None).update(member=None)
@@ -226,15 +267,19 @@ def flush_crm_data() -> int:
         User.branches.through.objects.all().delete()
         for model in _models_depending_on_crm_data():
             model.objects.all().delete()
-        tables = [model._meta.db_table for model in CRM_DATA_MODELS]
-        if connection.vendor == "postgresql":
-            _truncate_on_postgresql(tables)
-        else:
-            with connection.cursor() as cursor:
-                # Plain DELETEs: the ORM's delete() would fetch every primary key to cascade by hand.
-                for table in tables:
-                    cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")  # noqa: S608 (model tables)
+        _empty_tables([model._meta.db_table for model in CRM_DATA_MODELS])
         return User.objects.count()
+
+
+def _empty_tables(tables: list[str]) -> None:
+    """Empty the tables (children first), all rows at once."""
+    if connection.vendor == "postgresql":
+        _truncate_on_postgresql(tables)
+    else:
+        with connection.cursor() as cursor:
+            # Plain DELETEs: the ORM's delete() would fetch every primary key to cascade by hand.
+            for table in tables:
+                cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")  # noqa: S608 (model tables)
 
 
 def _truncate_on_postgresql(tables: list[str]) -> None:

@@ -8,6 +8,9 @@ from django.utils import timezone
 
 from crm.models import Member
 
+# What a confidential message's body and HTML become once it can no longer be sent (see `confidential`).
+CONFIDENTIAL_REMOVED = "[confidential: removed after sending]"
+
 
 class Message(models.Model):
     """One email or text to one person, sent by a Celery task.
@@ -62,6 +65,12 @@ class Message(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker marked it sending.")
     # Texts held back by quiet hours (or a temporary error's backoff) wait until this time.
     send_after = models.DateTimeField(null=True, blank=True)
+    # A message carrying a secret (a voting credential): its body is never shown on a page, in the API, the
+    # admin or a log, and is replaced by CONFIDENTIAL_REMOVED in the transaction that records its final state.
+    confidential = models.BooleanField(default=False)
+
+    # States a message never leaves for another try: a confidential body is wiped on reaching one.
+    FINAL_STATUSES = ("sent", "delivered", "failed", "suppressed", "opted_out", "cancelled", "unknown")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -76,7 +85,34 @@ class Message(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="sent") | Q(sent_at__isnull=False), name="message_sent_has_time"
             ),
+            # The database itself refuses a confidential message in a final state that still holds its secret.
+            models.CheckConstraint(
+                condition=Q(confidential=False)
+                | Q(status__in=["queued", "sending"])
+                | Q(body=CONFIDENTIAL_REMOVED, html_body=CONFIDENTIAL_REMOVED),
+                name="message_confidential_wiped",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.key} ({self.status})"
+
+    @property
+    def shown_body(self) -> str:
+        """The body as any page, API answer or log may show it: never a confidential one."""
+        return "[confidential]" if self.confidential else self.body
+
+
+class MessageAttachment(models.Model):
+    """A small file sent with an email (an event's calendar entry). Texts carry none."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=100)
+    content_type = models.CharField(max_length=100)
+    content = models.BinaryField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -27,7 +27,9 @@ class Campaign(models.Model):
 
     class AudienceKind(models.TextChoices):
         SEGMENT = "segment", "A segment"
-        # Election non-voters and event registrants come with the elections and events issues.
+        # Members on an open election's roll who have not voted yet: a reminder to vote is a campaign of this kind.
+        NON_VOTERS = "non_voters", "An election's members who have not voted yet"
+        REGISTRANTS = "registrants", "An event's registrants"
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -42,6 +44,13 @@ class Campaign(models.Model):
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.NEWS)
     audience_kind = models.CharField(max_length=20, choices=AudienceKind.choices, default=AudienceKind.SEGMENT)
     segment = models.ForeignKey(Segment, on_delete=models.PROTECT, null=True, blank=True, related_name="campaigns")
+    election = models.ForeignKey(
+        "elections.Election", on_delete=models.PROTECT, null=True, blank=True, related_name="campaigns"
+    )
+    event = models.ForeignKey("events.Event", on_delete=models.PROTECT, null=True, blank=True, related_name="campaigns")
+    include_waiting_list = models.BooleanField(
+        default=False, help_text="For an event's registrants: the waiting list too, not only those with a place."
+    )
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(help_text="Plain text, with merge fields such as {first_name}.")
     html_body = models.TextField(blank=True, help_text="Simple HTML version of an email (optional).")
@@ -66,6 +75,12 @@ class Campaign(models.Model):
                 condition=~Q(audience_kind="segment") | Q(segment__isnull=False), name="campaign_segment_named"
             ),
             models.CheckConstraint(
+                condition=~Q(audience_kind="non_voters") | Q(election__isnull=False), name="campaign_election_named"
+            ),
+            models.CheckConstraint(
+                condition=~Q(audience_kind="registrants") | Q(event__isnull=False), name="campaign_event_named"
+            ),
+            models.CheckConstraint(
                 condition=~Q(status="scheduled") | Q(scheduled_at__isnull=False), name="campaign_scheduled_has_time"
             ),
         ]
@@ -78,6 +93,16 @@ class Campaign(models.Model):
         from crm.models import Message
 
         return Message.Basis.CONSENT if self.purpose == self.Purpose.NEWS else Message.Basis.SERVICE
+
+    @property
+    def audience_name(self) -> str:
+        """Who the campaign goes to, for lists and pages."""
+        if self.audience_kind == self.AudienceKind.NON_VOTERS and self.election_id:
+            return f"Not yet voted: {self.election.title}"
+        if self.audience_kind == self.AudienceKind.REGISTRANTS and self.event_id:
+            waiting = " (and waiting list)" if self.include_waiting_list else ""
+            return f"Registered for {self.event.title}{waiting}"
+        return self.segment.name if self.segment_id else "—"
 
     @property
     def is_named_sender(self) -> bool:

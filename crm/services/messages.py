@@ -16,18 +16,21 @@ from __future__ import annotations
 import base64
 import datetime
 import hmac
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max
+from django.db.models import Case, F, Max, TextField, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from crm.models import Member, Message, SmsOptOut
+from crm.errors import ServiceError
+from crm.models import Member, Message, MessageAttachment, SmsOptOut
+from crm.models.messages import CONFIDENTIAL_REMOVED
 from crm.ratelimit import wait_for_slot
 from crm.sms import PermanentSendError, TemporarySendError, get_sms_backend
 
@@ -127,6 +130,74 @@ def end_of_quiet_hours(at: datetime.datetime) -> datetime.datetime:
     return datetime.datetime.combine(end.date(), end.time(), tzinfo=UK)
 
 
+# Confidential messages ------------------------------------------------------------------------------------
+# A voting credential in a stored body would let anyone who can read the table vote for a member who has not.
+# So a confidential message keeps its body only while it may still be sent: the UPDATE that moves it to a final
+# state also replaces the body (the constraint message_confidential_wiped makes the database insist on it).
+
+
+def final_fields(status: str) -> dict:
+    """Extra fields for an UPDATE that sets `status`: wipe confidential bodies when the status is final."""
+    if status not in Message.FINAL_STATUSES:
+        return {}
+    return {
+        name: Case(When(confidential=True, then=Value(CONFIDENTIAL_REMOVED)), default=F(name), output_field=TextField())
+        for name in ("body", "html_body")
+    }
+
+
+def settle_messages(messages, *, status: str, **fields) -> int:
+    """Move a queryset of messages to `status` (with `fields`), wiping confidential bodies in the same UPDATE."""
+    return messages.update(status=status, **fields, **final_fields(status))
+
+
+# Attachments ----------------------------------------------------------------------------------------------
+# Small files only (a calendar entry): they travel inside the message row's transaction and the email itself.
+
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 256 * 1024
+SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}")
+CONTENT_TYPE = re.compile(r"[a-z]+/[a-z0-9.+-]+")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes | str
+
+    @property
+    def data(self) -> bytes:
+        return self.content.encode() if isinstance(self.content, str) else bytes(self.content)
+
+
+def _check_attachments(channel: str, attachments: list[Attachment], *, confidential: bool) -> None:
+    if not attachments:
+        return
+    if channel != Message.Channel.EMAIL:
+        raise ServiceError("A text message cannot carry attachments: send them by email.", field="attachments")
+    if confidential:
+        # The secret would outlive the wiped body in the attachment.
+        raise ServiceError("A confidential message cannot carry attachments.", field="attachments")
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise ServiceError(f"Attach at most {MAX_ATTACHMENTS} files to one email.", field="attachments")
+    for attachment in attachments:
+        if not isinstance(attachment, Attachment) or not isinstance(attachment.content, str | bytes):
+            raise ServiceError("An attachment needs a file name, a content type and its content.", field="attachments")
+        if not SAFE_FILENAME.fullmatch(attachment.filename or "") or ".." in attachment.filename:
+            raise ServiceError(
+                "An attachment's file name is up to 100 letters, digits, spaces, dots, dashes or underscores.",
+                field="attachments",
+            )
+        if not CONTENT_TYPE.fullmatch(attachment.content_type or ""):
+            raise ServiceError(f"{attachment.filename}: the content type is not valid.", field="attachments")
+        if len(attachment.data) > MAX_ATTACHMENT_BYTES:
+            raise ServiceError(
+                f"{attachment.filename} is too large: attachments are limited to {MAX_ATTACHMENT_BYTES // 1024} KB.",
+                field="attachments",
+            )
+
+
 # Queueing -------------------------------------------------------------------------------------------------
 
 
@@ -139,17 +210,26 @@ def queue_message(
     body: str,
     subject: str = "",
     html_body: str = "",
+    confidential: bool = False,
+    attachments: list[Attachment] | tuple[Attachment, ...] = (),
 ) -> Message:
     """Add the message for `key` once and send it after the surrounding transaction commits.
 
     Returns the existing row if `key` was queued before (whatever its state). A member who may not be sent
     it (no address, no consent for a consent-based message, a number that texted STOP) gets a row marked
-    suppressed or opted out, with the reason.
+    suppressed or opted out, with the reason. A `confidential` message (a voting credential) keeps its body
+    only until it reaches a final state. `attachments` go with an email; raises ServiceError for attachments
+    on a text or a confidential message, too many, too large, or badly named.
     """
+    attachments = list(attachments)
+    _check_attachments(channel, attachments, confidential=confidential)
     existing = Message.objects.filter(key=key).first()
     if existing:
         return existing
     reason = why_not_sendable(member, channel, basis)
+    status = status_for_reason(reason) if reason else Message.Status.QUEUED
+    if confidential and status in Message.FINAL_STATUSES:
+        body = html_body = CONFIDENTIAL_REMOVED  # never sent, so never stored
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -161,8 +241,13 @@ def queue_message(
                 subject=subject[:200],
                 body=body,
                 html_body=html_body,
-                status=status_for_reason(reason) if reason else Message.Status.QUEUED,
+                status=status,
                 reason=reason,
+                confidential=confidential,
+            )
+            MessageAttachment.objects.bulk_create(
+                MessageAttachment(message=message, filename=a.filename, content_type=a.content_type, content=a.data)
+                for a in attachments
             )
     except IntegrityError:
         return Message.objects.get(key=key)  # queued at the same moment by someone else
@@ -190,7 +275,29 @@ class _Outcome:
     retry: TemporarySendError | None = None
 
 
-def _settle(message: Message, now: datetime.datetime, opted_out: set[str]) -> str:
+VOTED_REASON = "Voted before the reminder went."
+
+
+def _voted_since_queued(messages: list[Message]) -> set[int]:
+    """Ids of reminders to an election's non-voters whose member has voted since they were queued."""
+    reminders = [
+        m for m in messages if m.campaign is not None and m.campaign.audience_kind == "non_voters" and m.member_id
+    ]
+    if not reminders:
+        return set()
+    from elections.models import RollEntry
+
+    voted = set(
+        RollEntry.objects.filter(
+            has_voted=True,
+            roll__election_id__in={m.campaign.election_id for m in reminders},
+            member_id__in={m.member_id for m in reminders},
+        ).values_list("roll__election_id", "member_id")
+    )
+    return {m.pk for m in reminders if (m.campaign.election_id, m.member_id) in voted}
+
+
+def _settle(message: Message, now: datetime.datetime, opted_out: set[str], voted: set[int] = frozenset()) -> str:
     """What to do with a queued message now: "send", "hold" (quiet hours or not yet due), or "settled"
     (cancelled, no consent, opted out: its status and reason are set here, for the caller to save)."""
     if message.send_after and message.send_after > now:
@@ -198,6 +305,9 @@ def _settle(message: Message, now: datetime.datetime, opted_out: set[str]) -> st
     campaign = message.campaign
     if campaign is not None and campaign.status == campaign.Status.CANCELLED:
         message.status, message.reason = Message.Status.CANCELLED, "The campaign was cancelled."
+        return "settled"
+    if message.pk in voted:
+        message.status, message.reason = Message.Status.CANCELLED, VOTED_REASON
         return "settled"
     if message.channel == Message.Channel.SMS and message.to in opted_out:
         reason = OPTED_OUT_REASON
@@ -225,13 +335,16 @@ def _claim(message_ids: list[int]) -> list[Message]:
     with transaction.atomic():
         locked = Message.objects.select_for_update(of=("self",), skip_locked=True)  # not members' or campaigns'
         found = list(
-            locked.select_related("member", "campaign").filter(pk__in=message_ids, status=Message.Status.QUEUED)
+            locked.select_related("member", "campaign")
+            .prefetch_related("attachments")
+            .filter(pk__in=message_ids, status=Message.Status.QUEUED)
         )
         numbers = {m.to for m in found if m.channel == Message.Channel.SMS and m.to}
         opted_out = set(SmsOptOut.objects.filter(number__in=numbers).values_list("number", flat=True))
+        voted = _voted_since_queued(found)
         claimed, settled, held = [], [], []
         for message in found:
-            verdict = _settle(message, now, opted_out)
+            verdict = _settle(message, now, opted_out, voted)
             {"send": claimed, "settled": settled, "hold": held}[verdict].append(message)
         for message in claimed:
             message.status, message.attempts, message.claimed_at = Message.Status.SENDING, message.attempts + 1, now
@@ -247,7 +360,8 @@ def _claim(message_ids: list[int]) -> list[Message]:
         for message in held:
             groups.setdefault(("send_after", message.send_after, message.reason), []).append(message.pk)
         for (field, value, reason), ids in groups.items():
-            Message.objects.filter(pk__in=ids).update(**{field: value, "reason": reason})
+            wipe = final_fields(value) if field == "status" else {}
+            Message.objects.filter(pk__in=ids).update(**{field: value, "reason": reason}, **wipe)
     return claimed
 
 
@@ -287,8 +401,12 @@ def _record(messages: list[Message]) -> None:
             changed = {
                 m.pk
                 for m in messages
-                if Message.objects.filter(pk=m.pk, status=Message.Status.SENDING).update(
-                    status=m.status, reason=m.reason, provider_id=m.provider_id, sent_at=m.sent_at
+                if settle_messages(
+                    Message.objects.filter(pk=m.pk, status=Message.Status.SENDING),
+                    status=m.status,
+                    reason=m.reason,
+                    provider_id=m.provider_id,
+                    sent_at=m.sent_at,
                 )
             }
         for message in messages:
@@ -300,13 +418,17 @@ def _record(messages: list[Message]) -> None:
 def _record_in_one_statement(messages: list[Message]) -> set[int]:
     """One UPDATE ... FROM (VALUES ...) for the whole batch on PostgreSQL; returns the ids it changed."""
     rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(messages))
-    params: list = []
+    final = list(Message.FINAL_STATUSES)
+    params: list = [final, CONFIDENTIAL_REMOVED, final, CONFIDENTIAL_REMOVED]
     for m in messages:
         params += [m.pk, m.status, m.reason, m.provider_id, m.sent_at]
-    # The table name is ours and every value a placeholder.
+    # The table name is ours and every value a placeholder. A confidential body is wiped in the same statement
+    # that records a final state (see final_fields).
     sql = (
         f"UPDATE {Message._meta.db_table} AS m SET status = v.status, reason = v.reason, "  # noqa: S608
-        "provider_id = v.provider_id, sent_at = v.sent_at::timestamptz "
+        "provider_id = v.provider_id, sent_at = v.sent_at::timestamptz, "
+        "body = CASE WHEN m.confidential AND v.status = ANY(%s) THEN %s ELSE m.body END, "
+        "html_body = CASE WHEN m.confidential AND v.status = ANY(%s) THEN %s ELSE m.html_body END "
         f"FROM (VALUES {rows}) AS v(id, status, reason, provider_id, sent_at) "
         "WHERE m.id = v.id::bigint AND m.status = 'sending' RETURNING m.id"
     )
@@ -339,6 +461,8 @@ def send_message(*, message_id: int) -> Message:
 def _deliver(message: Message) -> str:
     campaign = message.campaign
     if message.channel == Message.Channel.SMS:
+        if message.attachments.all():
+            raise PermanentSendError("A text message cannot carry attachments.")
         sender = campaign.sender_name if campaign is not None else ""
         options = {"sender": sender} if sender else {}
         return get_sms_backend().send(to=message.to, body=message.body, key=message.key, **options)
@@ -352,6 +476,8 @@ def _deliver(message: Message) -> str:
     )
     if message.html_body:
         email.attach_alternative(message.html_body, "text/html")
+    for attachment in message.attachments.all():
+        email.attach(attachment.filename, bytes(attachment.content), attachment.content_type)
     # django-anymail passes these to the provider, whose tracking webhooks then name our message.
     email.metadata = {"message_key": message.key}
     try:
@@ -397,8 +523,8 @@ def recover_stalled(*, older_than: datetime.timedelta | None = None) -> dict:
     return counts
 
 
-def _settle_stalled(message: Message, **fields) -> None:
-    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(**fields)
+def _settle_stalled(message: Message, *, status: str, **fields) -> None:
+    settle_messages(Message.objects.filter(pk=message.pk, status=Message.Status.SENDING), status=status, **fields)
 
 
 def stalled_queued_ids(*, older_than: datetime.timedelta) -> list[int]:

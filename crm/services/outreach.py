@@ -28,7 +28,9 @@ from crm.models import Campaign, InboundText, Member, Message, ProviderEvent, Se
 from crm.selectors import members_visible_to
 from crm.selectors.segments import segment_members
 from crm.services import record_audit
-from crm.services.messages import OPTED_OUT_REASON, dispatch_on_commit, opt_out_url
+from crm.services.messages import OPTED_OUT_REASON, dispatch_on_commit, opt_out_url, settle_messages
+from elections.models import Election
+from events.models import Event
 
 # Sent to the conversations feature (when it exists) for each reply that is not a keyword: connect a
 # receiver to log it in the member's conversation history. Sent after the reply is stored.
@@ -44,7 +46,7 @@ def can_send_campaigns(user: User) -> bool:
 
 def campaigns_visible_to(user: User) -> QuerySet[Campaign]:
     """National admins see every campaign; organisers the campaigns they wrote; nobody else any."""
-    campaigns = Campaign.objects.select_related("segment", "created_by")
+    campaigns = Campaign.objects.select_related("segment", "election", "event", "created_by")
     if not can_send_campaigns(user):
         return campaigns.none()
     return campaigns if user.is_national else campaigns.filter(created_by=user)
@@ -78,12 +80,79 @@ class SegmentAudience:
         return segment_members(user, self.segment)
 
 
+@dataclass
+class NonVotersAudience:
+    """Members on an open election's roll who have not voted yet, among those the sender may see. Only the roll's
+    has-voted mark is read (what turnout already shows organisers), never anything about a ballot."""
+
+    election: Election
+
+    @property
+    def label(self) -> str:
+        return f"Not yet voted: {self.election.title}"
+
+    def members(self, user: User) -> QuerySet[Member]:
+        from elections.selectors.voting import non_voters_for
+
+        # Empty once voting has closed, so a scheduled reminder that comes too late reaches no one.
+        entries = non_voters_for(user, self.election).order_by()
+        return members_visible_to(user).filter(pk__in=entries.values("member_id"))
+
+
+@dataclass
+class RegistrantsAudience:
+    """Members with a place at an event (and, if asked, those on its waiting list), among those the sender may see."""
+
+    event: Event
+    include_waiting_list: bool = False
+
+    @property
+    def label(self) -> str:
+        waiting = " (and waiting list)" if self.include_waiting_list else ""
+        return f"Registered for {self.event.title}{waiting}"
+
+    def members(self, user: User) -> QuerySet[Member]:
+        from events.models import Registration
+
+        statuses = [Registration.Status.REGISTERED]
+        if self.include_waiting_list:
+            statuses.append(Registration.Status.WAITING)
+        registrations = Registration.objects.filter(event=self.event, status__in=statuses).order_by()
+        return members_visible_to(user).filter(pk__in=registrations.values("member_id"))
+
+
 def audience_for(campaign: Campaign) -> Audience:
-    """The audience behind a campaign. Election non-voters and event registrants join here with the
-    elections and events issues (an AudienceKind, a reference on the campaign and a class like the one above)."""
-    if campaign.audience_kind == Campaign.AudienceKind.SEGMENT and campaign.segment_id:
+    """The audience behind a campaign: a segment, an election's non-voters, or an event's registrants."""
+    kind = campaign.audience_kind
+    if kind == Campaign.AudienceKind.SEGMENT and campaign.segment_id:
         return SegmentAudience(campaign.segment)
+    if kind == Campaign.AudienceKind.NON_VOTERS and campaign.election_id:
+        return NonVotersAudience(campaign.election)
+    if kind == Campaign.AudienceKind.REGISTRANTS and campaign.event_id:
+        return RegistrantsAudience(campaign.event, campaign.include_waiting_list)
     raise ServiceError("This campaign has no audience that can be sent to.", field="segment")
+
+
+def elections_usable_by(user: User) -> QuerySet[Election]:
+    """Elections whose non-voters the user may remind: open for voting and in the user's sight."""
+    from elections.selectors.voting import elections_for
+
+    if not can_send_campaigns(user):
+        return Election.objects.none()
+    return elections_for(user).filter(status=Election.Status.VOTING).order_by("voting_closes_at", "pk")
+
+
+# Registrants of an event that ended long ago are not an audience anyone means to write to.
+EVENT_AUDIENCE_DAYS = 30
+
+
+def events_usable_by(user: User) -> QuerySet[Event]:
+    from events.selectors import events_visible_to
+
+    if not can_send_campaigns(user):
+        return Event.objects.none()
+    since = timezone.now() - datetime.timedelta(days=EVENT_AUDIENCE_DAYS)
+    return events_visible_to(user).filter(ends_at__gte=since).order_by("starts_at", "pk")
 
 
 # Merge fields ---------------------------------------------------------------------------------------------
@@ -230,7 +299,11 @@ CAMPAIGN_FIELDS = (
     "name",
     "channel",
     "purpose",
+    "audience_kind",
     "segment",
+    "election",
+    "event",
+    "include_waiting_list",
     "subject",
     "body",
     "html_body",
@@ -249,9 +322,7 @@ def _check_content(actor: User, details: dict) -> None:
         raise ServiceError("Give the campaign a name.", field="name")
     if len(details["name"]) > 120:
         raise ServiceError("Keep the name to 120 characters.", field="name")
-    segment = details.get("segment")
-    if not isinstance(segment, Segment) or not segments_usable_by(actor).filter(pk=segment.pk).exists():
-        raise ServiceError("Choose one of your segments or a shared one.", field="segment")
+    check_audience(actor, details)
     body = details.get("body") or ""
     if not body.strip():
         raise ServiceError("Write the message.", field="body")
@@ -281,8 +352,40 @@ def _check_content(actor: User, details: dict) -> None:
             )
 
 
+def check_audience(actor: User, details: dict) -> None:
+    """Raise ServiceError (naming the field) unless `details` name an audience the actor may send to."""
+    kind = details.get("audience_kind") or Campaign.AudienceKind.SEGMENT
+    if kind not in Campaign.AudienceKind.values:
+        raise ServiceError("Choose who the campaign goes to.", field="audience_kind")
+    if kind == Campaign.AudienceKind.SEGMENT:
+        segment = details.get("segment")
+        if not isinstance(segment, Segment) or not segments_usable_by(actor).filter(pk=segment.pk).exists():
+            raise ServiceError("Choose one of your segments or a shared one.", field="segment")
+    elif kind == Campaign.AudienceKind.NON_VOTERS:
+        election = details.get("election")
+        if not isinstance(election, Election) or not elections_usable_by(actor).filter(pk=election.pk).exists():
+            raise ServiceError("Choose an election that is open for voting.", field="election")
+    else:
+        event = details.get("event")
+        if not isinstance(event, Event) or not events_usable_by(actor).filter(pk=event.pk).exists():
+            raise ServiceError(
+                f"Choose an event that has not ended more than {EVENT_AUDIENCE_DAYS} days ago.", field="event"
+            )
+
+
 def _clean(details: dict) -> dict:
     cleaned = {name: details[name] for name in CAMPAIGN_FIELDS if name in details}
+    # Only the reference the audience uses is kept, so a campaign never names two audiences.
+    kind = cleaned["audience_kind"] = details.get("audience_kind") or Campaign.AudienceKind.SEGMENT
+    if kind != Campaign.AudienceKind.SEGMENT:
+        cleaned["segment"] = None
+    if kind != Campaign.AudienceKind.NON_VOTERS:
+        cleaned["election"] = None
+    if kind != Campaign.AudienceKind.REGISTRANTS:
+        cleaned["event"] = None
+    cleaned["include_waiting_list"] = kind == Campaign.AudienceKind.REGISTRANTS and bool(
+        cleaned.get("include_waiting_list")
+    )
     for name in ("name", "subject", "sender_name"):
         if name in cleaned:
             cleaned[name] = (cleaned[name] or "").strip()
@@ -429,6 +532,10 @@ def schedule_campaign(*, actor: User, campaign: Campaign, at: datetime.datetime 
         if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
             raise ServiceError("This campaign has already been sent or cancelled.")
         audience_for(campaign).members(actor)  # a segment that no longer applies is an error now, not later
+        if campaign.audience_kind == Campaign.AudienceKind.NON_VOTERS:
+            election = campaign.election
+            if election.status != election.Status.VOTING or (at or now) >= election.voting_closes_at:
+                raise ServiceError("Voting will have closed by then: there is no one left to remind.", field="election")
         if at is None:
             campaign.status, campaign.scheduled_at, campaign.started_at = Campaign.Status.QUEUEING, None, now
             campaign_id = campaign.pk
@@ -453,8 +560,10 @@ def cancel_campaign(*, actor: User, campaign: Campaign) -> Campaign:
             raise ServiceError("This campaign has finished: there is nothing left to cancel.")
         campaign.status, campaign.cancelled_at = Campaign.Status.CANCELLED, timezone.now()
         campaign.save(update_fields=["status", "cancelled_at"])
-        campaign.messages.filter(status=Message.Status.QUEUED).update(
-            status=Message.Status.CANCELLED, reason="The campaign was cancelled."
+        settle_messages(
+            campaign.messages.filter(status=Message.Status.QUEUED),
+            status=Message.Status.CANCELLED,
+            reason="The campaign was cancelled.",
         )
         record_audit(actor=actor, action="update", target=campaign, summary=f"Campaign cancelled: {campaign.name}")
     return campaign
@@ -465,7 +574,7 @@ def queue_campaign(*, campaign_id: int) -> int:
     then fan out the queued ones to send tasks in chunks. Returns the number of messages the campaign has."""
     with transaction.atomic():
         locked = Campaign.objects.select_for_update(of=("self",))
-        campaign = locked.select_related("segment", "created_by").get(pk=campaign_id)
+        campaign = locked.select_related("segment", "election", "event", "created_by").get(pk=campaign_id)
         if campaign.status != Campaign.Status.QUEUEING:
             return campaign.recipients
         members = audience_for(campaign).members(campaign.created_by)
@@ -589,8 +698,10 @@ def opt_out_number(*, number: str, source: str) -> SmsOptOut:
     and every send checks the list again just before it goes (so a campaign already sending skips it)."""
     with transaction.atomic():
         opt_out, _ = SmsOptOut.objects.get_or_create(number=number, defaults={"source": source})
-        Message.objects.filter(to=number, channel=Message.Channel.SMS, status=Message.Status.QUEUED).update(
-            status=Message.Status.OPTED_OUT, reason=OPTED_OUT_REASON
+        settle_messages(
+            Message.objects.filter(to=number, channel=Message.Channel.SMS, status=Message.Status.QUEUED),
+            status=Message.Status.OPTED_OUT,
+            reason=OPTED_OUT_REASON,
         )
     return opt_out
 
@@ -720,8 +831,10 @@ def unsubscribe(*, member_id: int, channel: str) -> bool:
                     summary="Unsubscribed from emails by link",
                     changes={"email_consent": [True, False]},
                 )
-            member.messages.filter(channel=channel, basis=Message.Basis.CONSENT, status=Message.Status.QUEUED).update(
-                status=Message.Status.SUPPRESSED, reason="No consent to email."
+            settle_messages(
+                member.messages.filter(channel=channel, basis=Message.Basis.CONSENT, status=Message.Status.QUEUED),
+                status=Message.Status.SUPPRESSED,
+                reason="No consent to email.",
             )
         elif member.mobile:
             opt_out_number(number=member.mobile, source="link")

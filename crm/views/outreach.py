@@ -29,30 +29,72 @@ PROGRESS_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "opted_
 class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ["name", "channel", "purpose", "segment", "subject", "body", "html_body", "sender_name", "is_urgent"]
+        fields = [
+            "name",
+            "channel",
+            "purpose",
+            "audience_kind",
+            "segment",
+            "election",
+            "event",
+            "include_waiting_list",
+            "subject",
+            "body",
+            "html_body",
+            "sender_name",
+            "is_urgent",
+        ]
         labels = {
             "channel": "Send as",
             "purpose": "What it is for",
-            "segment": "Send to",
+            "audience_kind": "Send to",
+            "segment": "Segment",
+            "election": "Election (members who have not voted yet)",
+            "event": "Event (its registrants)",
+            "include_waiting_list": "Include the event's waiting list",
             "subject": "Email subject",
             "body": "Message (plain text)",
             "html_body": "Email in simple HTML",
             "sender_name": "Text sender name",
             "is_urgent": "Urgent: texts may go during quiet hours (21:00 to 08:00)",
         }
-        widgets = {"body": forms.Textarea(attrs={"rows": 8}), "html_body": forms.Textarea(attrs={"rows": 6})}
+        widgets = {
+            "audience_kind": forms.RadioSelect,
+            "body": forms.Textarea(attrs={"rows": 8}),
+            "html_body": forms.Textarea(attrs={"rows": 6}),
+        }
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["segment"].queryset = outreach.segments_usable_by(user)
-        self.fields["segment"].required = True
-        self.fields["segment"].help_text = "One of your segments, or one a colleague shared."
+        self.fields["segment"].help_text = "When sending to a segment: one of yours, or one a colleague shared."
+        self.fields["election"].queryset = outreach.elections_usable_by(user)
+        self.fields["election"].help_text = (
+            "When reminding non-voters: an election open for voting. Only whether a member has voted is used, "
+            "never how."
+        )
+        self.fields["event"].queryset = outreach.events_usable_by(user)
+        self.fields["event"].help_text = "When writing to an event's registrants."
+        # Each is needed only for its kind of audience: the service says which one is missing.
+        for name in ("segment", "election", "event"):
+            self.fields[name].required = False
+        self.fields["audience_kind"].required = False  # a segment unless said otherwise
         self.fields["body"].help_text = "Merge fields: " + ", ".join("{" + name + "}" for name in outreach.MERGE_FIELDS)
         self.fields["html_body"].help_text = "Optional. Paragraphs, bold, italics, lists and links only."
         self.fields["sender_name"].help_text = (
             "Optional, up to 11 letters and digits. A named sender cannot take replies, so the text carries a short "
             "opt-out link instead of 'reply STOP'."
         )
+
+    def clean(self):
+        # The audience is checked here, before the model's constraints, so a missing choice is shown on its field.
+        data = super().clean()
+        try:
+            outreach.check_audience(self.user, data)
+        except ServiceError as error:
+            _show(self, error)
+        return data
 
 
 class ScheduleForm(forms.Form):
@@ -94,6 +136,14 @@ def _form_details(form: CampaignForm) -> dict:
     return {name: form.cleaned_data.get(name) for name in form.Meta.fields}
 
 
+# The compose page groups the audience fields in a fieldset; these follow it.
+MESSAGE_FIELDS = ("subject", "body", "html_body", "sender_name", "is_urgent")
+
+
+def _form_context(form: CampaignForm, campaign: Campaign | None) -> dict:
+    return {"form": form, "campaign": campaign, "message_fields": MESSAGE_FIELDS}
+
+
 def _show(form, error: ServiceError) -> None:
     form.add_error(error.field if error.field in form.fields else None, error.message)
 
@@ -117,7 +167,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Campaign saved as a draft. Check the preview, then send it.")
             return redirect("campaign_detail", campaign.pk)
-    return render(request, "crm/outreach/campaign_form.html", {"form": form, "campaign": None})
+    return render(request, "crm/outreach/campaign_form.html", _form_context(form, None))
 
 
 @login_required
@@ -135,7 +185,7 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
         else:
             messages.success(request, "Campaign saved.")
             return redirect("campaign_detail", campaign.pk)
-    return render(request, "crm/outreach/campaign_form.html", {"form": form, "campaign": campaign})
+    return render(request, "crm/outreach/campaign_form.html", _form_context(form, campaign))
 
 
 @login_required

@@ -514,6 +514,7 @@ def _send_credential(election: Election, entry: RollEntry, member: Member) -> Me
         key=f"election:{election.pk}:credential:{entry.pk}:{entry.credential_issue}",
         subject=f"Your vote: {election.title}",
         body=body,
+        confidential=True,
     )
 
 
