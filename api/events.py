@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.models import Branch, Member, Region, Sector
+from crm.models.equalities import STRANDS
 from crm.selectors import branches_visible_to, members_visible_to, regions_visible_to
 from events import selectors, services
 from events.models import Certification, Course, Event, Registration
@@ -35,6 +36,7 @@ class EventSerializer(serializers.ModelSerializer):
     kind = NamedChoiceField(enum_name="EventKindEnum", choices=Event.Kind.choices, read_only=True)
     audience_sector = NamedChoiceField(enum_name="EventSectorEnum", choices=Sector.choices, read_only=True)
     audience_category = NamedChoiceField(enum_name="EventCategoryEnum", choices=Member.Category.choices, read_only=True)
+    audience_strand = NamedChoiceField(enum_name="EventStrandEnum", choices=STRANDS, read_only=True)
     places_taken = serializers.IntegerField(read_only=True)
     course_code = serializers.CharField(source="course.code", read_only=True, default=None)
 
@@ -58,6 +60,7 @@ class EventSerializer(serializers.ModelSerializer):
             "audience_branch",
             "audience_sector",
             "audience_category",
+            "audience_strand",
             "host_branch",
             "host_region",
             "course",
@@ -87,6 +90,9 @@ class EventCreateSerializer(StrictInputMixin, serializers.Serializer):
     )
     audience_category = NamedChoiceField(
         enum_name="EventCategoryEnum", choices=Member.Category.choices, required=False, allow_blank=True, default=""
+    )
+    audience_strand = NamedChoiceField(
+        enum_name="EventStrandEnum", choices=STRANDS, required=False, allow_blank=True, default=""
     )
     host_branch = ScopedPrimaryKeyRelatedField(model=Branch, scope=branches_visible_to, required=False, default=None)
     host_region = ScopedPrimaryKeyRelatedField(model=Region, scope=regions_visible_to, required=False, default=None)
