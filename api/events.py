@@ -19,10 +19,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.models import Branch, Member, Region, Sector
-from crm.models.equalities import STRANDS
+from crm.models.equalities import STRANDS, EqualitiesAccess
 from crm.selectors import branches_visible_to, members_visible_to, regions_visible_to
 from events import selectors, services
-from events.models import Certification, Course, Event, Registration
+from events.models import Certification, Course, Event, Registration, Steward
 from events.permissions import can_manage_event
 
 from .fields import NamedChoiceField, ScopedPrimaryKeyRelatedField
@@ -102,6 +102,46 @@ class EventCreateSerializer(StrictInputMixin, serializers.Serializer):
     repeat_weeks = serializers.IntegerField(min_value=2, max_value=services.MAX_WEEKS, required=False)
 
 
+class EventUpdateSerializer(StrictInputMixin, serializers.Serializer):
+    """The details that may change after an event is made (events.services.EDITABLE_FIELDS); send only those
+    that change."""
+
+    read_only_names = frozenset({"kind", "host_branch", "host_region", "course", "series", "is_cancelled", "id"})
+
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    starts_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField(required=False)
+    venue = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    online_url = serializers.URLField(max_length=200, required=False, allow_blank=True)
+    capacity = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
+    registration_opens_at = serializers.DateTimeField(required=False)
+    registration_closes_at = serializers.DateTimeField(required=False)
+    audience = serializers.ChoiceField(choices=Event.Audience.choices, required=False)
+    audience_region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all(), required=False, allow_null=True)
+    audience_branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all(), required=False, allow_null=True)
+    audience_sector = NamedChoiceField(
+        enum_name="EventSectorEnum", choices=Sector.choices, required=False, allow_blank=True
+    )
+    audience_category = NamedChoiceField(
+        enum_name="EventCategoryEnum", choices=Member.Category.choices, required=False, allow_blank=True
+    )
+    audience_strand = NamedChoiceField(enum_name="EventStrandEnum", choices=STRANDS, required=False, allow_blank=True)
+
+
+class StewardSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Steward
+        fields = ["id", "event", "username", "named_at"]
+        read_only_fields = fields
+
+
+class StewardCreateSerializer(StrictInputMixin, serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+
+
 class RegistrationSerializer(serializers.ModelSerializer):
     status = NamedChoiceField(enum_name="RegistrationStatusEnum", choices=Registration.Status.choices, read_only=True)
     member_name = serializers.CharField(source="member.full_name", read_only=True)
@@ -176,7 +216,7 @@ class EventViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
 
     serializer_class = EventSerializer
     filterset_class = None
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Event]:
         events = selectors.events_visible_to(self.request.user).annotate(
@@ -213,8 +253,41 @@ class EventViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         event = self.get_object()
         data = CheckInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        registration = services.check_in(actor=request.user, event=event, code=data.validated_data["code"])
+        registration = services.check_in(
+            actor=request.user, event=event, code=data.validated_data["code"], via=EqualitiesAccess.Via.API
+        )
         return Response(RegistrationSerializer(registration, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Change an event's details (its organisers)",
+        request=EventUpdateSerializer,
+        responses={200: EventSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        event = self.get_object()
+        if not can_manage_event(request.user, event):
+            raise PermissionDenied("Only the event's organisers can change it.")
+        data = EventUpdateSerializer(data=request.data, partial=True, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        services.update_event(actor=request.user, event=event, changes=dict(data.validated_data))
+        return Response(EventSerializer(self.get_queryset().get(pk=event.pk)).data)
+
+    @extend_schema(
+        summary="Stewards of the event (its organisers); POST names one by user name",
+        request=StewardCreateSerializer,
+        responses={200: StewardSerializer(many=True), 201: StewardSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def stewards(self, request: Request, pk: str | None = None) -> Response:
+        event = self.get_object()
+        if not can_manage_event(request.user, event):
+            raise PermissionDenied("Only the event's organisers manage its stewards.")
+        if request.method == "GET":
+            return Response(StewardSerializer(event.stewards.select_related("user"), many=True).data)
+        data = StewardCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        steward = services.name_steward(actor=request.user, event=event, username=data.validated_data["username"])
+        return Response(StewardSerializer(steward).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
@@ -235,6 +308,30 @@ class RegistrationViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.Retrieve
         if event.isdigit():
             registrations = registrations.filter(event_id=int(event))
         return registrations.order_by("event__starts_at", "status", "waiting_since", "id")
+
+    def _log_strand_reads(self, registrations: list[Registration]) -> None:
+        """Registrations of strand events in an answer are reads of equalities answers: logged per event."""
+        by_event: dict[int, tuple[Event, list[int]]] = {}
+        for registration in registrations:
+            if registration.event.is_for_strand:
+                by_event.setdefault(registration.event_id, (registration.event, []))[1].append(registration.member_id)
+        for event, member_ids in by_event.values():
+            services.log_strand_list_read(
+                reader=self.request.user, event=event, member_ids=member_ids, via=EqualitiesAccess.Via.API
+            )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = list(page if page is not None else queryset)
+        self._log_strand_reads(rows)
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        registration = self.get_object()
+        self._log_strand_reads([registration])
+        return Response(self.get_serializer(registration).data)
 
     @extend_schema(
         summary="Register (yourself, or a member you can see)",
