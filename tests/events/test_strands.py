@@ -60,9 +60,7 @@ def test_others_do_not_see_it_in_their_list_and_are_refused_without_a_hint_about
     assert snapshot() == before
 
 
-def test_nobody_books_a_strand_event_for_someone_else_and_the_refusal_is_the_same_whatever_they_answered(
-    union, strand
-):
+def test_nobody_books_a_strand_event_for_someone_else_and_the_refusal_is_the_same_whatever_they_answered(union, strand):
     event, olive, _user = strand
     before = snapshot()
     for actor in (union.users.rep_oak, union.users.organiser_north, union.users.national):
