@@ -22,7 +22,18 @@ from crm.models import Branch, Member, Region, Sector
 from crm.models.equalities import STRANDS, EqualitiesAccess
 from crm.selectors import branches_visible_to, members_visible_to, regions_visible_to
 from events import selectors, services
-from events.models import Certification, Course, Event, Registration, Steward
+from events.models import (
+    Amendment,
+    CallQuestion,
+    Certification,
+    Course,
+    Delegate,
+    DelegateAllocation,
+    Event,
+    Motion,
+    Registration,
+    Steward,
+)
 from events.permissions import can_manage_event
 
 from .fields import NamedChoiceField, ScopedPrimaryKeyRelatedField
@@ -204,6 +215,127 @@ class CertificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AmendmentSerializer(serializers.ModelSerializer):
+    branch_name = serializers.CharField(source="branch.name", read_only=True)
+
+    class Meta:
+        model = Amendment
+        fields = ["id", "motion", "branch", "branch_name", "text", "submitted_at"]
+        read_only_fields = fields
+
+
+class MotionSerializer(serializers.ModelSerializer):
+    status = NamedChoiceField(enum_name="MotionStatusEnum", choices=Motion.Status.choices, read_only=True)
+    branch_name = serializers.CharField(source="branch.name", read_only=True, default=None)
+    amendments = AmendmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Motion
+        fields = [
+            "id",
+            "event",
+            "branch",
+            "branch_name",
+            "title",
+            "text",
+            "status",
+            "composite",
+            "agenda_position",
+            "submitted_at",
+            "amendments",
+        ]
+        read_only_fields = fields
+
+
+class MotionCreateSerializer(StrictInputMixin, serializers.Serializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all())
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    title = serializers.CharField(max_length=200)
+    text = serializers.CharField(max_length=services.MAX_MOTION)
+
+
+class AmendmentCreateSerializer(StrictInputMixin, serializers.Serializer):
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    text = serializers.CharField(max_length=services.MAX_AMENDMENT)
+
+
+class CompositeSerializer(StrictInputMixin, serializers.Serializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all())
+    motions = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=2, max_length=200)
+    title = serializers.CharField(max_length=200)
+    text = serializers.CharField(max_length=services.MAX_MOTION)
+
+
+class AgendaSerializer(StrictInputMixin, serializers.Serializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all())
+    motions = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), max_length=1000, help_text="Motion ids, first on the agenda first."
+    )
+
+
+class DeadlineSerializer(StrictInputMixin, serializers.Serializer):
+    closes_at = serializers.DateTimeField(help_text="When motions close.")
+    amendments_close_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="A later deadline for amendments, if any."
+    )
+
+
+class DelegateSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.full_name", read_only=True)
+    membership_number = serializers.CharField(source="member.membership_number", read_only=True)
+    branch_name = serializers.CharField(source="branch.name", read_only=True)
+
+    class Meta:
+        model = Delegate
+        fields = [
+            "id",
+            "event",
+            "branch",
+            "branch_name",
+            "member",
+            "member_name",
+            "membership_number",
+            "named_at",
+            "credential_checked_at",
+        ]
+        read_only_fields = fields
+
+
+class DelegateCreateSerializer(StrictInputMixin, serializers.Serializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all())
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    membership_number = serializers.CharField(max_length=20)
+
+
+class AllocationSerializer(serializers.ModelSerializer):
+    branch_name = serializers.CharField(source="branch.name", read_only=True)
+    named = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = DelegateAllocation
+        fields = ["branch", "branch_name", "members", "delegates", "named"]
+        read_only_fields = fields
+
+
+class AllocateSerializer(StrictInputMixin, serializers.Serializer):
+    members_per_delegate = serializers.IntegerField(min_value=1, max_value=100_000)
+    minimum_per_branch = serializers.IntegerField(min_value=0, max_value=100_000, default=1)
+
+
+class CallQuestionSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.full_name", read_only=True)
+
+    class Meta:
+        model = CallQuestion
+        fields = ["id", "event", "member", "member_name", "text", "asked_at"]
+        read_only_fields = fields
+
+
+class CallQuestionCreateSerializer(StrictInputMixin, serializers.Serializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all())
+    text = serializers.CharField(max_length=services.MAX_QUESTION)
+
+
 # --- Viewsets ---------------------------------------------------------------------------------------------
 
 
@@ -288,6 +420,37 @@ class EventViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         data.is_valid(raise_exception=True)
         steward = services.name_steward(actor=request.user, event=event, username=data.validated_data["username"])
         return Response(StewardSerializer(steward).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Set the motions deadline, and a later amendments deadline (the conference's organisers)",
+        request=DeadlineSerializer,
+        responses={200: EventSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="motions-deadline")
+    def motions_deadline(self, request: Request, pk: str | None = None) -> Response:
+        event = self.get_object()
+        data = DeadlineSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.set_motions_deadline(actor=request.user, event=event, **data.validated_data)
+        return Response(EventSerializer(self.get_queryset().get(pk=event.pk)).data)
+
+    @extend_schema(
+        summary="Delegates per branch (everyone signed in); POST allocates them (the conference's organisers)",
+        request=AllocateSerializer,
+        responses={200: AllocationSerializer(many=True), **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="delegate-allocations")
+    def delegate_allocations(self, request: Request, pk: str | None = None) -> Response:
+        event = self.get_object()
+        if request.method == "POST":
+            data = AllocateSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.allocate_delegates(actor=request.user, event=event, **data.validated_data)
+        named = dict(event.delegates.order_by().values_list("branch_id").annotate(n=Count("pk")))
+        rows = list(event.delegate_allocations.select_related("branch"))
+        for row in rows:
+            row.named = named.get(row.branch_id, 0)
+        return Response(AllocationSerializer(rows, many=True).data)
 
 
 @extend_schema_view(
@@ -377,3 +540,138 @@ class TrainingRecordViewSet(QuorumAPIMixin, viewsets.ReadOnlyModelViewSet):
         if member.isdigit():
             records = records.filter(member_id=int(member))
         return records.order_by("member_id", "-completed_on", "id")
+
+
+# --- Conferences and member calls -------------------------------------------------------------------------
+# Scoped like their pages: motions are read by every signed-in user; delegates by name only by the
+# conference's organisers, the branch's organisers and secretary, and the delegate; questions by the call's
+# organisers and the member who asked. Writes are open to every signed-in user because a branch secretary or
+# a member may make them: events.services decides, and refuses with 403 or 400.
+
+
+def _event_filter(queryset: QuerySet, request: Request) -> QuerySet:
+    event = request.query_params.get("event", "")
+    return queryset.filter(event_id=int(event)) if event.isdigit() else queryset
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Conference motions with their amendments (filter with ?event=)"),
+    retrieve=extend_schema(summary="One motion", responses={200: MotionSerializer, **NOT_FOUND}),
+)
+class MotionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = MotionSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Motion]:
+        motions = _event_filter(selectors.motions_of_conferences(self.request.user), self.request)
+        return motions.order_by("event_id", "agenda_position", "submitted_at", "id")
+
+    def _motion(self, motion: Motion) -> Response:
+        return Response(MotionSerializer(self.get_queryset().get(pk=motion.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Submit a motion for a branch you act for",
+        request=MotionCreateSerializer,
+        responses={201: MotionSerializer, **ERROR_RESPONSES},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = MotionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._motion(services.submit_motion(actor=request.user, **data.validated_data))
+
+    @extend_schema(
+        summary="Amend a motion for a branch you act for",
+        request=AmendmentCreateSerializer,
+        responses={201: AmendmentSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def amendments(self, request: Request, pk: str | None = None) -> Response:
+        motion = self.get_object()
+        data = AmendmentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        amendment = services.submit_amendment(actor=request.user, motion=motion, **data.validated_data)
+        return Response(AmendmentSerializer(amendment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Composite motions (the conference's organisers)",
+        request=CompositeSerializer,
+        responses={201: MotionSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=False, methods=["post"])
+    def composite(self, request: Request) -> Response:
+        data = CompositeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        composite = services.composite_motions(
+            actor=request.user,
+            event=values["event"],
+            motion_ids=values["motions"],
+            title=values["title"],
+            text=values["text"],
+        )
+        return self._motion(composite)
+
+    @extend_schema(
+        summary="Order the agenda (the conference's organisers)",
+        request=AgendaSerializer,
+        responses={200: MotionSerializer(many=True), **ERROR_RESPONSES},
+    )
+    @action(detail=False, methods=["post"])
+    def agenda(self, request: Request) -> Response:
+        data = AgendaSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        services.set_agenda(actor=request.user, event=values["event"], motion_ids=values["motions"])
+        ordered = self.get_queryset().filter(event=values["event"], status=Motion.Status.SUBMITTED)
+        return Response(MotionSerializer(ordered, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Delegates by name that you may see (filter with ?event=)"),
+    retrieve=extend_schema(summary="One delegate", responses={200: DelegateSerializer, **NOT_FOUND}),
+)
+class DelegateViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = DelegateSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Delegate]:
+        delegates = _event_filter(selectors.delegates_visible_to(self.request.user), self.request)
+        return delegates.order_by("event_id", "branch__name", "named_at", "id")
+
+    @extend_schema(
+        summary="Name a delegate for a branch you act for, within its allocation",
+        request=DelegateCreateSerializer,
+        responses={201: DelegateSerializer, **ERROR_RESPONSES},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = DelegateCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        delegate = services.name_delegate(actor=request.user, **data.validated_data)
+        return Response(DelegateSerializer(delegate).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Questions for member calls: your own, and all for the calls you run"),
+    retrieve=extend_schema(summary="One question", responses={200: CallQuestionSerializer, **NOT_FOUND}),
+)
+class CallQuestionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = CallQuestionSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[CallQuestion]:
+        questions = _event_filter(selectors.questions_visible_to(self.request.user), self.request)
+        return questions.order_by("event_id", "asked_at", "id")
+
+    @extend_schema(
+        summary="Send in a question for a member call you are registered for",
+        request=CallQuestionCreateSerializer,
+        responses={201: CallQuestionSerializer, **ERROR_RESPONSES},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = CallQuestionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        question = services.ask_question(actor=request.user, **data.validated_data)
+        return Response(CallQuestionSerializer(question).data, status=status.HTTP_201_CREATED)

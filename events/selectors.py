@@ -7,9 +7,9 @@ import datetime
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from crm.models import Member, Position, User
+from crm.models import Branch, Member, Position, User
 from crm.selectors import branches_visible_to, members_visible_to
-from events.models import Certification, Course, Event, Registration
+from events.models import CallQuestion, Certification, Course, Delegate, Event, Motion, Registration
 from events.permissions import can_manage_event
 from events.services import strands_of
 from events.training import REQUIRED_COURSES, required_course_codes
@@ -197,3 +197,46 @@ def registrations_for(user: User) -> QuerySet[Registration]:
         .exclude(strand_registrations_hidden_from(user))
         .select_related("event", "member")
     )
+
+
+def branches_naming_for(user: User) -> QuerySet[Branch]:
+    """Branches whose delegates and motions the user handles: national admins all, organisers their patch,
+    and the branch where they are the current branch secretary (as events.services.can_name_delegates_for)."""
+    if not _signed_in(user):
+        return Branch.objects.none()
+    if user.is_national:
+        return Branch.objects.all()
+    secretary = Q(
+        pk__in=Position.objects.current()
+        .filter(member_id=user.member_id, kind=Position.Kind.BRANCH_SECRETARY, branch__isnull=False)
+        .values("branch_id")
+    )
+    if user.role == User.Role.ORGANISER:
+        secretary |= Q(pk__in=branches_visible_to(user).values("pk"))
+    return Branch.objects.filter(secretary)
+
+
+def delegates_visible_to(user: User) -> QuerySet[Delegate]:
+    """Delegates by name, as on the delegates page: the conference's organisers see all, a branch's
+    organisers and secretary see the branch's, and a delegate sees themselves."""
+    if not _signed_in(user):
+        return Delegate.objects.none()
+    mine = Q(member_id=user.member_id) if user.member_id else Q(pk__in=[])
+    return Delegate.objects.filter(
+        Q(event__in=events_managed_by(user)) | Q(branch__in=branches_naming_for(user)) | mine
+    ).select_related("member", "branch", "event")
+
+
+def questions_visible_to(user: User) -> QuerySet[CallQuestion]:
+    """Questions sent in for member calls: the call's organisers see all, a member their own."""
+    if not _signed_in(user):
+        return CallQuestion.objects.none()
+    mine = Q(member_id=user.member_id) if user.member_id else Q(pk__in=[])
+    return CallQuestion.objects.filter(Q(event__in=events_managed_by(user)) | mine).select_related("member", "event")
+
+
+def motions_of_conferences(user: User) -> QuerySet[Motion]:
+    """Conference motions are the union's business, read by every signed-in member, as on the page."""
+    if not _signed_in(user):
+        return Motion.objects.none()
+    return Motion.objects.select_related("branch", "event").prefetch_related("amendments__branch")

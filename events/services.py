@@ -1162,7 +1162,11 @@ def _check_branch_may_submit(actor: User, event: Event, branch: Branch, *, amend
     if event.motions_close_at is None:
         raise ServiceError("Motions are not open yet: the organisers have not set a deadline.")
     if amendment and timezone.now() >= event.amendments_deadline:
-        raise ServiceError("The deadline for amendments has passed.")
+        raise ServiceError(
+            "The deadline for amendments has passed."
+            if event.amendments_close_at
+            else "The deadline for motions and amendments has passed."
+        )
     if not amendment and timezone.now() >= event.motions_close_at:
         raise ServiceError(
             "The deadline for motions has passed."
