@@ -151,3 +151,30 @@ def test_withdrawn_answers_stop_new_bookings(union, strand):
     withdraw_own_equalities_answers(user=union.users.member_oak)
     with pytest.raises(services.RegistrationRefused, match="network"):
         services.register_for_event(actor=union.users.member_oak, event=event, member=union.members.oak)
+
+
+def test_an_organiser_makes_a_strand_event_from_the_form(client, union):
+    from tests.events.test_pages import event_form_data
+
+    c = logged_in(client, union.users.organiser_north)
+    data = event_form_data(union, audience="strand", audience_strand="disabled_member", title="Disabled members")
+    assert c.post(reverse("events:event_create"), data).status_code == 302
+    event = Event.objects.get()
+    assert (event.audience, event.audience_strand) == ("strand", "disabled_member")
+    assert (
+        event.audience_label()
+        == "An equalities strand's members (those who self-identify): the disabled members' network"
+    )
+    page = c.get(reverse("events:event_detail", args=[event.pk])).content.decode()
+    assert "the disabled members&#x27; network" in page
+
+
+def test_a_steward_checking_someone_in_at_a_strand_event_is_logged(union, strand):
+    from events import tokens
+
+    event, _olive, _user = strand
+    registration = services.register_for_event(actor=union.users.member_oak, event=event, member=union.members.oak)
+    services.name_steward(actor=union.users.organiser_north, event=event, username="rep_oak")
+    services.check_in(actor=union.users.rep_oak, event=event, code=tokens.checkin_code(registration))
+    read = EqualitiesAccess.objects.get()
+    assert (read.reader, read.member) == (union.users.rep_oak, union.members.oak)
