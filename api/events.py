@@ -78,6 +78,8 @@ class EventSerializer(serializers.ModelSerializer):
             "course_code",
             "series",
             "is_cancelled",
+            "motions_close_at",
+            "amendments_close_at",
         ]
         read_only_fields = fields
 

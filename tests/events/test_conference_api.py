@@ -167,7 +167,7 @@ def test_a_later_amendments_deadline(union, api_as, conference):
          "amendments_close_at": (now + datetime.timedelta(days=2)).isoformat()},
         format="json",
     )  # fmt: skip
-    assert done.status_code == 200
+    assert done.status_code == 200 and done.json()["amendments_close_at"] > done.json()["motions_close_at"]
     with pytest.raises(services.ServiceError, match="deadline for motions has passed"):
         services.submit_motion(
             actor=union.users.organiser_north, event=conference, branch=union.branches.york, title="Late", text="X"
