@@ -198,6 +198,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             # Strand events are booked by members themselves (events.services.register_for_event).
             "can_register_others": can_register_others(request.user) and not event.is_for_strand,
             "can_manage": can_manage_event(request.user, event),
+            "is_steward": can_check_in(request.user, event),
             "counts": services.registration_counts(event),
             "missing": services.missing_prerequisites(event.course, member) if event.course and member else [],
             "question_form": question_form,

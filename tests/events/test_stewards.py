@@ -27,6 +27,8 @@ def test_a_steward_checks_people_in_at_their_event_only(client, union, make_even
     services.name_steward(actor=union.users.organiser_north, event=event, username="Volunteer_Vic")
     client.force_login(volunteer)
     url = reverse("events:event_check_in", args=[event.pk])
+    assert f'href="{url}"' in client.get(reverse("events:event_detail", args=[event.pk])).content.decode()
+    assert "/check-in/" not in client.get(reverse("events:event_detail", args=[other.pk])).content.decode()
     page = client.get(url)
     assert page.status_code == 200 and "Back to registrations" not in page.content.decode()
     ok = client.post(url, {"code": tokens.checkin_code(here)})
