@@ -19,9 +19,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.models import Branch, Member, Region, Sector
+from crm.models.equalities import STRANDS, EqualitiesAccess
 from crm.selectors import branches_visible_to, members_visible_to, regions_visible_to
 from events import selectors, services
-from events.models import Certification, Course, Event, Registration
+from events.models import (
+    Amendment,
+    CallQuestion,
+    Certification,
+    Course,
+    Delegate,
+    DelegateAllocation,
+    Event,
+    Motion,
+    Registration,
+    Steward,
+)
 from events.permissions import can_manage_event
 
 from .fields import NamedChoiceField, ScopedPrimaryKeyRelatedField
@@ -35,6 +47,7 @@ class EventSerializer(serializers.ModelSerializer):
     kind = NamedChoiceField(enum_name="EventKindEnum", choices=Event.Kind.choices, read_only=True)
     audience_sector = NamedChoiceField(enum_name="EventSectorEnum", choices=Sector.choices, read_only=True)
     audience_category = NamedChoiceField(enum_name="EventCategoryEnum", choices=Member.Category.choices, read_only=True)
+    audience_strand = NamedChoiceField(enum_name="EventStrandEnum", choices=STRANDS, read_only=True)
     places_taken = serializers.IntegerField(read_only=True)
     course_code = serializers.CharField(source="course.code", read_only=True, default=None)
 
@@ -58,12 +71,15 @@ class EventSerializer(serializers.ModelSerializer):
             "audience_branch",
             "audience_sector",
             "audience_category",
+            "audience_strand",
             "host_branch",
             "host_region",
             "course",
             "course_code",
             "series",
             "is_cancelled",
+            "motions_close_at",
+            "amendments_close_at",
         ]
         read_only_fields = fields
 
@@ -88,12 +104,55 @@ class EventCreateSerializer(StrictInputMixin, serializers.Serializer):
     audience_category = NamedChoiceField(
         enum_name="EventCategoryEnum", choices=Member.Category.choices, required=False, allow_blank=True, default=""
     )
+    audience_strand = NamedChoiceField(
+        enum_name="EventStrandEnum", choices=STRANDS, required=False, allow_blank=True, default=""
+    )
     host_branch = ScopedPrimaryKeyRelatedField(model=Branch, scope=branches_visible_to, required=False, default=None)
     host_region = ScopedPrimaryKeyRelatedField(model=Region, scope=regions_visible_to, required=False, default=None)
     course = serializers.SlugRelatedField(
         slug_field="code", queryset=Course.objects.all(), required=False, default=None, help_text="A course code."
     )
     repeat_weeks = serializers.IntegerField(min_value=2, max_value=services.MAX_WEEKS, required=False)
+
+
+class EventUpdateSerializer(StrictInputMixin, serializers.Serializer):
+    """The details that may change after an event is made (events.services.EDITABLE_FIELDS); send only those
+    that change."""
+
+    read_only_names = frozenset({"kind", "host_branch", "host_region", "course", "series", "is_cancelled", "id"})
+
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    starts_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField(required=False)
+    venue = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    online_url = serializers.URLField(max_length=200, required=False, allow_blank=True)
+    capacity = serializers.IntegerField(min_value=1, max_value=100_000, required=False)
+    registration_opens_at = serializers.DateTimeField(required=False)
+    registration_closes_at = serializers.DateTimeField(required=False)
+    audience = serializers.ChoiceField(choices=Event.Audience.choices, required=False)
+    audience_region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all(), required=False, allow_null=True)
+    audience_branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all(), required=False, allow_null=True)
+    audience_sector = NamedChoiceField(
+        enum_name="EventSectorEnum", choices=Sector.choices, required=False, allow_blank=True
+    )
+    audience_category = NamedChoiceField(
+        enum_name="EventCategoryEnum", choices=Member.Category.choices, required=False, allow_blank=True
+    )
+    audience_strand = NamedChoiceField(enum_name="EventStrandEnum", choices=STRANDS, required=False, allow_blank=True)
+
+
+class StewardSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Steward
+        fields = ["id", "event", "username", "named_at"]
+        read_only_fields = fields
+
+
+class StewardCreateSerializer(StrictInputMixin, serializers.Serializer):
+    username = serializers.CharField(max_length=150)
 
 
 class RegistrationSerializer(serializers.ModelSerializer):
@@ -158,6 +217,127 @@ class CertificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AmendmentSerializer(serializers.ModelSerializer):
+    branch_name = serializers.CharField(source="branch.name", read_only=True)
+
+    class Meta:
+        model = Amendment
+        fields = ["id", "motion", "branch", "branch_name", "text", "submitted_at"]
+        read_only_fields = fields
+
+
+class MotionSerializer(serializers.ModelSerializer):
+    status = NamedChoiceField(enum_name="MotionStatusEnum", choices=Motion.Status.choices, read_only=True)
+    branch_name = serializers.CharField(source="branch.name", read_only=True, default=None)
+    amendments = AmendmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Motion
+        fields = [
+            "id",
+            "event",
+            "branch",
+            "branch_name",
+            "title",
+            "text",
+            "status",
+            "composite",
+            "agenda_position",
+            "submitted_at",
+            "amendments",
+        ]
+        read_only_fields = fields
+
+
+class MotionCreateSerializer(StrictInputMixin, serializers.Serializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all())
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    title = serializers.CharField(max_length=200)
+    text = serializers.CharField(max_length=services.MAX_MOTION)
+
+
+class AmendmentCreateSerializer(StrictInputMixin, serializers.Serializer):
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    text = serializers.CharField(max_length=services.MAX_AMENDMENT)
+
+
+class CompositeSerializer(StrictInputMixin, serializers.Serializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all())
+    motions = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=2, max_length=200)
+    title = serializers.CharField(max_length=200)
+    text = serializers.CharField(max_length=services.MAX_MOTION)
+
+
+class AgendaSerializer(StrictInputMixin, serializers.Serializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all())
+    motions = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), max_length=1000, help_text="Motion ids, first on the agenda first."
+    )
+
+
+class DeadlineSerializer(StrictInputMixin, serializers.Serializer):
+    closes_at = serializers.DateTimeField(help_text="When motions close.")
+    amendments_close_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="A later deadline for amendments, if any."
+    )
+
+
+class DelegateSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.full_name", read_only=True)
+    membership_number = serializers.CharField(source="member.membership_number", read_only=True)
+    branch_name = serializers.CharField(source="branch.name", read_only=True)
+
+    class Meta:
+        model = Delegate
+        fields = [
+            "id",
+            "event",
+            "branch",
+            "branch_name",
+            "member",
+            "member_name",
+            "membership_number",
+            "named_at",
+            "credential_checked_at",
+        ]
+        read_only_fields = fields
+
+
+class DelegateCreateSerializer(StrictInputMixin, serializers.Serializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all())
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    membership_number = serializers.CharField(max_length=20)
+
+
+class AllocationSerializer(serializers.ModelSerializer):
+    branch_name = serializers.CharField(source="branch.name", read_only=True)
+    named = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = DelegateAllocation
+        fields = ["branch", "branch_name", "members", "delegates", "named"]
+        read_only_fields = fields
+
+
+class AllocateSerializer(StrictInputMixin, serializers.Serializer):
+    members_per_delegate = serializers.IntegerField(min_value=1, max_value=100_000)
+    minimum_per_branch = serializers.IntegerField(min_value=0, max_value=100_000, default=1)
+
+
+class CallQuestionSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.full_name", read_only=True)
+
+    class Meta:
+        model = CallQuestion
+        fields = ["id", "event", "member", "member_name", "text", "asked_at"]
+        read_only_fields = fields
+
+
+class CallQuestionCreateSerializer(StrictInputMixin, serializers.Serializer):
+    event = serializers.PrimaryKeyRelatedField(queryset=Event.objects.all())
+    text = serializers.CharField(max_length=services.MAX_QUESTION)
+
+
 # --- Viewsets ---------------------------------------------------------------------------------------------
 
 
@@ -170,7 +350,7 @@ class EventViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
 
     serializer_class = EventSerializer
     filterset_class = None
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Event]:
         events = selectors.events_visible_to(self.request.user).annotate(
@@ -207,8 +387,72 @@ class EventViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         event = self.get_object()
         data = CheckInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        registration = services.check_in(actor=request.user, event=event, code=data.validated_data["code"])
+        registration = services.check_in(
+            actor=request.user, event=event, code=data.validated_data["code"], via=EqualitiesAccess.Via.API
+        )
         return Response(RegistrationSerializer(registration, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Change an event's details (its organisers)",
+        request=EventUpdateSerializer,
+        responses={200: EventSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        event = self.get_object()
+        if not can_manage_event(request.user, event):
+            raise PermissionDenied("Only the event's organisers can change it.")
+        data = EventUpdateSerializer(data=request.data, partial=True, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        services.update_event(actor=request.user, event=event, changes=dict(data.validated_data))
+        return Response(EventSerializer(self.get_queryset().get(pk=event.pk)).data)
+
+    @extend_schema(
+        summary="Stewards of the event (its organisers); POST names one by user name",
+        request=StewardCreateSerializer,
+        responses={200: StewardSerializer(many=True), 201: StewardSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def stewards(self, request: Request, pk: str | None = None) -> Response:
+        event = self.get_object()
+        if not can_manage_event(request.user, event):
+            raise PermissionDenied("Only the event's organisers manage its stewards.")
+        if request.method == "GET":
+            return Response(StewardSerializer(event.stewards.select_related("user"), many=True).data)
+        data = StewardCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        steward = services.name_steward(actor=request.user, event=event, username=data.validated_data["username"])
+        return Response(StewardSerializer(steward).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Set the motions deadline, and a later amendments deadline (the conference's organisers)",
+        request=DeadlineSerializer,
+        responses={200: EventSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="motions-deadline")
+    def motions_deadline(self, request: Request, pk: str | None = None) -> Response:
+        event = self.get_object()
+        data = DeadlineSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.set_motions_deadline(actor=request.user, event=event, **data.validated_data)
+        return Response(EventSerializer(self.get_queryset().get(pk=event.pk)).data)
+
+    @extend_schema(
+        summary="Delegates per branch (everyone signed in); POST allocates them (the conference's organisers)",
+        request=AllocateSerializer,
+        responses={200: AllocationSerializer(many=True), **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="delegate-allocations")
+    def delegate_allocations(self, request: Request, pk: str | None = None) -> Response:
+        event = self.get_object()
+        if request.method == "POST":
+            data = AllocateSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.allocate_delegates(actor=request.user, event=event, **data.validated_data)
+        named = dict(event.delegates.order_by().values_list("branch_id").annotate(n=Count("pk")))
+        rows = list(event.delegate_allocations.select_related("branch"))
+        for row in rows:
+            row.named = named.get(row.branch_id, 0)
+        return Response(AllocationSerializer(rows, many=True).data)
 
 
 @extend_schema_view(
@@ -229,6 +473,30 @@ class RegistrationViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.Retrieve
         if event.isdigit():
             registrations = registrations.filter(event_id=int(event))
         return registrations.order_by("event__starts_at", "status", "waiting_since", "id")
+
+    def _log_strand_reads(self, registrations: list[Registration]) -> None:
+        """Registrations of strand events in an answer are reads of equalities answers: logged per event."""
+        by_event: dict[int, tuple[Event, list[int]]] = {}
+        for registration in registrations:
+            if registration.event.is_for_strand:
+                by_event.setdefault(registration.event_id, (registration.event, []))[1].append(registration.member_id)
+        for event, member_ids in by_event.values():
+            services.log_strand_list_read(
+                reader=self.request.user, event=event, member_ids=member_ids, via=EqualitiesAccess.Via.API
+            )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = list(page if page is not None else queryset)
+        self._log_strand_reads(rows)
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        registration = self.get_object()
+        self._log_strand_reads([registration])
+        return Response(self.get_serializer(registration).data)
 
     @extend_schema(
         summary="Register (yourself, or a member you can see)",
@@ -274,3 +542,138 @@ class TrainingRecordViewSet(QuorumAPIMixin, viewsets.ReadOnlyModelViewSet):
         if member.isdigit():
             records = records.filter(member_id=int(member))
         return records.order_by("member_id", "-completed_on", "id")
+
+
+# --- Conferences and member calls -------------------------------------------------------------------------
+# Scoped like their pages: motions are read by every signed-in user; delegates by name only by the
+# conference's organisers, the branch's organisers and secretary, and the delegate; questions by the call's
+# organisers and the member who asked. Writes are open to every signed-in user because a branch secretary or
+# a member may make them: events.services decides, and refuses with 403 or 400.
+
+
+def _event_filter(queryset: QuerySet, request: Request) -> QuerySet:
+    event = request.query_params.get("event", "")
+    return queryset.filter(event_id=int(event)) if event.isdigit() else queryset
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Conference motions with their amendments (filter with ?event=)"),
+    retrieve=extend_schema(summary="One motion", responses={200: MotionSerializer, **NOT_FOUND}),
+)
+class MotionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = MotionSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Motion]:
+        motions = _event_filter(selectors.motions_of_conferences(self.request.user), self.request)
+        return motions.order_by("event_id", "agenda_position", "submitted_at", "id")
+
+    def _motion(self, motion: Motion) -> Response:
+        return Response(MotionSerializer(self.get_queryset().get(pk=motion.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Submit a motion for a branch you act for",
+        request=MotionCreateSerializer,
+        responses={201: MotionSerializer, **ERROR_RESPONSES},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = MotionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._motion(services.submit_motion(actor=request.user, **data.validated_data))
+
+    @extend_schema(
+        summary="Amend a motion for a branch you act for",
+        request=AmendmentCreateSerializer,
+        responses={201: AmendmentSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def amendments(self, request: Request, pk: str | None = None) -> Response:
+        motion = self.get_object()
+        data = AmendmentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        amendment = services.submit_amendment(actor=request.user, motion=motion, **data.validated_data)
+        return Response(AmendmentSerializer(amendment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Composite motions (the conference's organisers)",
+        request=CompositeSerializer,
+        responses={201: MotionSerializer, **ERROR_RESPONSES},
+    )
+    @action(detail=False, methods=["post"])
+    def composite(self, request: Request) -> Response:
+        data = CompositeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        composite = services.composite_motions(
+            actor=request.user,
+            event=values["event"],
+            motion_ids=values["motions"],
+            title=values["title"],
+            text=values["text"],
+        )
+        return self._motion(composite)
+
+    @extend_schema(
+        summary="Order the agenda (the conference's organisers)",
+        request=AgendaSerializer,
+        responses={200: MotionSerializer(many=True), **ERROR_RESPONSES},
+    )
+    @action(detail=False, methods=["post"])
+    def agenda(self, request: Request) -> Response:
+        data = AgendaSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        services.set_agenda(actor=request.user, event=values["event"], motion_ids=values["motions"])
+        ordered = self.get_queryset().filter(event=values["event"], status=Motion.Status.SUBMITTED)
+        return Response(MotionSerializer(ordered, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Delegates by name that you may see (filter with ?event=)"),
+    retrieve=extend_schema(summary="One delegate", responses={200: DelegateSerializer, **NOT_FOUND}),
+)
+class DelegateViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = DelegateSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Delegate]:
+        delegates = _event_filter(selectors.delegates_visible_to(self.request.user), self.request)
+        return delegates.order_by("event_id", "branch__name", "named_at", "id")
+
+    @extend_schema(
+        summary="Name a delegate for a branch you act for, within its allocation",
+        request=DelegateCreateSerializer,
+        responses={201: DelegateSerializer, **ERROR_RESPONSES},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = DelegateCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        delegate = services.name_delegate(actor=request.user, **data.validated_data)
+        return Response(DelegateSerializer(delegate).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Questions for member calls: your own, and all for the calls you run"),
+    retrieve=extend_schema(summary="One question", responses={200: CallQuestionSerializer, **NOT_FOUND}),
+)
+class CallQuestionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = CallQuestionSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[CallQuestion]:
+        questions = _event_filter(selectors.questions_visible_to(self.request.user), self.request)
+        return questions.order_by("event_id", "asked_at", "id")
+
+    @extend_schema(
+        summary="Send in a question for a member call you are registered for",
+        request=CallQuestionCreateSerializer,
+        responses={201: CallQuestionSerializer, **ERROR_RESPONSES},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = CallQuestionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        question = services.ask_question(actor=request.user, **data.validated_data)
+        return Response(CallQuestionSerializer(question).data, status=status.HTTP_201_CREATED)

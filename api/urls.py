@@ -25,6 +25,9 @@ router.register("organising/workplaces", organising.OrganisingWorkplaceViewSet, 
 router.register("events", events.EventViewSet, basename="event")
 router.register("registrations", events.RegistrationViewSet, basename="registration")
 router.register("training-records", events.TrainingRecordViewSet, basename="training-record")
+router.register("motions", events.MotionViewSet, basename="motion")
+router.register("delegates", events.DelegateViewSet, basename="delegate")
+router.register("call-questions", events.CallQuestionViewSet, basename="call-question")
 router.register("elections", elections.ElectionViewSet, basename="election")
 router.register("imports", imports.ImportJobViewSet, basename="import")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from crm.models import Branch, Member, Region, Sector
+from crm.models.equalities import STRANDS
 from crm.selectors import branches_visible_to, regions_visible_to
 from events.models import Course, Event
 from events.services import MAX_ACCESS_NEEDS, MAX_DIETARY, MAX_WEEKS
@@ -35,6 +36,13 @@ class EventForm(forms.Form):
     audience_category = forms.ChoiceField(
         choices=[("", "---------"), *Member.Category.choices], required=False, label="Membership category"
     )
+    audience_strand = forms.ChoiceField(
+        choices=[("", "---------"), *STRANDS],
+        required=False,
+        label="Equalities strand",
+        help_text="Members who self-identify with it in their own equalities answers may book; nobody is shown "
+        "who they are.",
+    )
     repeat_weeks = forms.IntegerField(
         label="Repeat weekly",
         required=False,
@@ -62,6 +70,38 @@ class EventForm(forms.Form):
         elif host.startswith("branch:"):
             data["host_branch"] = Branch.objects.get(pk=int(host.split(":")[1]))
         return data
+
+
+class EventEditForm(forms.Form):
+    """The details an organiser may change after the event is made (events.services.EDITABLE_FIELDS)."""
+
+    title = EventForm.base_fields["title"]
+    description = EventForm.base_fields["description"]
+    starts_at = EventForm.base_fields["starts_at"]
+    ends_at = EventForm.base_fields["ends_at"]
+    venue = EventForm.base_fields["venue"]
+    online_url = EventForm.base_fields["online_url"]
+    capacity = EventForm.base_fields["capacity"]
+    registration_opens_at = EventForm.base_fields["registration_opens_at"]
+    registration_closes_at = EventForm.base_fields["registration_closes_at"]
+    audience = EventForm.base_fields["audience"]
+    audience_region = EventForm.base_fields["audience_region"]
+    audience_branch = EventForm.base_fields["audience_branch"]
+    audience_sector = EventForm.base_fields["audience_sector"]
+    audience_category = EventForm.base_fields["audience_category"]
+    audience_strand = EventForm.base_fields["audience_strand"]
+
+    def __init__(self, *args, event: Event, **kwargs):
+        initial = {name: getattr(event, name) for name in self.base_fields}
+        super().__init__(*args, initial=initial, **kwargs)
+
+
+class StewardForm(forms.Form):
+    username = forms.CharField(
+        label="Steward's user name",
+        max_length=150,
+        help_text="They will be able to use this event's check-in page, and nothing else of it.",
+    )
 
 
 class RegistrationForm(forms.Form):
@@ -153,7 +193,14 @@ class AmendmentForm(forms.Form):
 
 
 class DeadlineForm(forms.Form):
-    closes_at = forms.DateTimeField(label="Motions and amendments close", widget=DATETIME_INPUT)
+    closes_at = forms.DateTimeField(label="Motions close", widget=DATETIME_INPUT)
+    amendments_close_at = forms.DateTimeField(
+        label="Amendments close",
+        widget=DATETIME_INPUT,
+        required=False,
+        help_text="Optional: a later deadline, so branches can amend motions once all are in. "
+        "Left empty, amendments close with the motions.",
+    )
 
 
 class CompositeForm(forms.Form):

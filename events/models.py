@@ -12,6 +12,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.models import Branch, Member, Region, Sector
+from crm.models.equalities import STRANDS
+
+# How an event for a strand is described: the network's name, which says who the event is for and nothing
+# about any one person.
+STRAND_NETWORKS = {
+    "black_member": "the Black members' network",
+    "lgbt_member": "the LGBT+ members' network",
+    "disabled_member": "the disabled members' network",
+    "woman_member": "the women members' network",
+}
 
 
 class Course(models.Model):
@@ -61,7 +71,7 @@ class Event(models.Model):
         SECTOR = "sector", "Members in a sector"
         CATEGORY = "category", "Members in a membership category"
         REPS = "reps", "Reps only (members holding a current position)"
-        STRAND = "strand", "An equalities strand's members (not available yet)"
+        STRAND = "strand", "An equalities strand's members (those who self-identify)"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     title = models.CharField(max_length=200)
@@ -79,6 +89,9 @@ class Event(models.Model):
     audience_branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     audience_sector = models.CharField(max_length=20, choices=Sector.choices, blank=True)
     audience_category = models.CharField(max_length=20, choices=Member.Category.choices, blank=True)
+    # The strand's field on crm's EqualitiesAnswers ("lgbt_member"...): who may book is read from the members'
+    # own answers (crm.selectors.equalities.strand_members), never stored here or shown to anyone else.
+    audience_strand = models.CharField(max_length=20, choices=STRANDS, blank=True)
 
     # Who runs it: a branch, a region, or (neither) the national office. Its organisers manage it.
     host_branch = models.ForeignKey(Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
@@ -88,7 +101,10 @@ class Event(models.Model):
     series = models.ForeignKey(EventSeries, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
     is_cancelled = models.BooleanField(default=False)
     motions_close_at = models.DateTimeField(
-        null=True, blank=True, help_text="Conferences: branches submit motions and amendments until then."
+        null=True, blank=True, help_text="Conferences: motions (and amendments, unless later) until then."
+    )
+    amendments_close_at = models.DateTimeField(
+        null=True, blank=True, help_text="Conferences: a later deadline for amendments, once the motions are known."
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -123,10 +139,29 @@ class Event(models.Model):
                 ),
                 name="event_audience_complete",
             ),
+            models.CheckConstraint(
+                condition=Q(audience="strand", audience_strand__in=[name for name, _ in STRANDS])
+                | (~Q(audience="strand") & Q(audience_strand="")),
+                name="event_strand_audience_named",
+            ),
+            models.CheckConstraint(
+                condition=Q(amendments_close_at__isnull=True)
+                | Q(motions_close_at__isnull=False, amendments_close_at__gte=models.F("motions_close_at")),
+                name="event_amendments_after_motions",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.title} ({timezone.localtime(self.starts_at):%d %b %Y})"
+
+    @property
+    def is_for_strand(self) -> bool:
+        return self.audience == self.Audience.STRAND
+
+    @property
+    def amendments_deadline(self):
+        """When amendments close: their own deadline if set, else the motions deadline."""
+        return self.amendments_close_at or self.motions_close_at
 
     @property
     def host(self) -> Branch | Region | None:
@@ -138,12 +173,29 @@ class Event(models.Model):
             self.Audience.BRANCH: self.audience_branch,
             self.Audience.SECTOR: self.get_audience_sector_display(),
             self.Audience.CATEGORY: self.get_audience_category_display(),
+            self.Audience.STRAND: STRAND_NETWORKS.get(self.audience_strand),
         }.get(self.audience)
         return f"{self.get_audience_display()}: {detail}" if detail else self.get_audience_display()
 
     def is_registration_open(self, at=None) -> bool:
         at = at or timezone.now()
         return not self.is_cancelled and self.registration_opens_at <= at < self.registration_closes_at
+
+
+class Steward(models.Model):
+    """A user an event's organisers name to check people in at that event, and nothing else."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="stewards")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stewarding")
+    named_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    named_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["named_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["event", "user"], name="steward_once_per_event")]
+
+    def __str__(self) -> str:
+        return f"{self.user} stewards {self.event}"
 
 
 class Registration(models.Model):

@@ -44,3 +44,12 @@ def can_register_others(user: Any) -> bool:
 
 def can_view_training_gaps(user: Any) -> bool:
     return _signed_in(user) and (user.is_national or user.role == User.Role.ORGANISER)
+
+
+def is_steward_of(user: Any, event: Event) -> bool:
+    return _signed_in(user) and event.stewards.filter(user=user).exists()
+
+
+def can_check_in(user: Any, event: Event) -> bool:
+    """The event's organisers, and the stewards they named for this one event (who can do nothing else)."""
+    return can_manage_event(user, event) or is_steward_of(user, event)

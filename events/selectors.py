@@ -7,10 +7,11 @@ import datetime
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from crm.models import Member, Position, User
+from crm.models import Branch, Member, Position, User
 from crm.selectors import branches_visible_to, members_visible_to
-from events.models import Certification, Course, Event, Registration
+from events.models import CallQuestion, Certification, Course, Delegate, Event, Motion, Registration
 from events.permissions import can_manage_event
+from events.services import strands_of
 from events.training import REQUIRED_COURSES, required_course_codes
 
 
@@ -25,8 +26,19 @@ def events_visible_to(user: User) -> QuerySet[Event]:
     return events if _signed_in(user) else events.none()
 
 
+def strand_events_hidden_from(user: User) -> Q:
+    """A filter for the strand events not shown in this user's lists: staff see every event (events are not
+    personal data, and they run and promote them); a member sees only the strand events of the strands they
+    self-identify with in their own answers. Nobody is told why an event is missing."""
+    if _signed_in(user) and user.is_staff_role:
+        return Q(pk__in=[])
+    strands = strands_of(user.member) if _signed_in(user) and user.member_id else frozenset()
+    return Q(audience=Event.Audience.STRAND) & ~Q(audience_strand__in=strands)
+
+
 def upcoming_events_for(user: User, *, kind: str = "") -> QuerySet[Event]:
     events = events_visible_to(user).filter(ends_at__gte=timezone.now(), is_cancelled=False)
+    events = events.exclude(strand_events_hidden_from(user))
     if kind:
         events = events.filter(kind=kind)
     return (
@@ -43,10 +55,24 @@ def event_for(user: User, event_id: int) -> Event:
     return events_visible_to(user).get(pk=event_id)
 
 
+def strand_registrations_hidden_from(user: User) -> Q:
+    """A filter for the strand-event registrations this user may not see: all but their own and those of the
+    events they run. A list of who registered for a strand event is a list of who self-identifies, so reps
+    (and organisers of other events) never see one; the event's organisers do, and their reads are logged
+    (events.services.log_strand_list_read)."""
+    hidden = Q(event__audience=Event.Audience.STRAND) & ~Q(event__in=events_managed_by(user))
+    if _signed_in(user) and user.member_id:
+        hidden &= ~Q(member_id=user.member_id)
+    return hidden
+
+
 def registrations_visible_to(user: User) -> QuerySet[Registration]:
-    """Registrations of the members the user can see (a member: their own), whatever the event."""
-    return Registration.objects.filter(member__in=members_visible_to(user)).select_related(
-        "event", "member__branch", "member__workplace"
+    """Registrations of the members the user can see (a member: their own), whatever the event, but not
+    other people's registrations for strand events they do not run."""
+    return (
+        Registration.objects.filter(member__in=members_visible_to(user))
+        .exclude(strand_registrations_hidden_from(user))
+        .select_related("event", "member__branch", "member__workplace")
     )
 
 
@@ -88,12 +114,13 @@ def certifications_of(member: Member) -> QuerySet[Certification]:
     return member.certifications.select_related("course", "session").order_by("-completed_on", "id")
 
 
-def attendance_of(member: Member, limit: int = 20) -> QuerySet[Registration]:
-    return (
-        member.event_registrations.select_related("event")
-        .exclude(status=Registration.Status.CANCELLED)
-        .order_by("-event__starts_at", "-id")[:limit]
-    )
+def attendance_of(member: Member, limit: int = 20, *, viewer: User | None = None) -> QuerySet[Registration]:
+    """The member's recent events. Shown to anyone but the member, it leaves out strand events: being at
+    one says how the member self-identifies."""
+    registrations = member.event_registrations.select_related("event").exclude(status=Registration.Status.CANCELLED)
+    if viewer is None or viewer.member_id != member.pk:
+        registrations = registrations.exclude(event__audience=Event.Audience.STRAND)
+    return registrations.order_by("-event__starts_at", "-id")[:limit]
 
 
 def training_status_of(member: Member) -> list[dict]:
@@ -163,7 +190,53 @@ def events_managed_by(user: User) -> QuerySet[Event]:
 
 
 def registrations_for(user: User) -> QuerySet[Registration]:
-    """Registrations of members the user can see, and every registration for the events they run."""
-    return Registration.objects.filter(
-        Q(member__in=members_visible_to(user)) | Q(event__in=events_managed_by(user))
-    ).select_related("event", "member")
+    """Registrations of members the user can see, and every registration for the events they run (strand
+    events: see strand_registrations_hidden_from)."""
+    return (
+        Registration.objects.filter(Q(member__in=members_visible_to(user)) | Q(event__in=events_managed_by(user)))
+        .exclude(strand_registrations_hidden_from(user))
+        .select_related("event", "member")
+    )
+
+
+def branches_naming_for(user: User) -> QuerySet[Branch]:
+    """Branches whose delegates and motions the user handles: national admins all, organisers their patch,
+    and the branch where they are the current branch secretary (as events.services.can_name_delegates_for)."""
+    if not _signed_in(user):
+        return Branch.objects.none()
+    if user.is_national:
+        return Branch.objects.all()
+    secretary = Q(
+        pk__in=Position.objects.current()
+        .filter(member_id=user.member_id, kind=Position.Kind.BRANCH_SECRETARY, branch__isnull=False)
+        .values("branch_id")
+    )
+    if user.role == User.Role.ORGANISER:
+        secretary |= Q(pk__in=branches_visible_to(user).values("pk"))
+    return Branch.objects.filter(secretary)
+
+
+def delegates_visible_to(user: User) -> QuerySet[Delegate]:
+    """Delegates by name, as on the delegates page: the conference's organisers see all, a branch's
+    organisers and secretary see the branch's, and a delegate sees themselves."""
+    if not _signed_in(user):
+        return Delegate.objects.none()
+    mine = Q(member_id=user.member_id) if user.member_id else Q(pk__in=[])
+    return Delegate.objects.filter(
+        Q(event__in=events_managed_by(user)) | Q(branch__in=branches_naming_for(user)) | mine
+    ).select_related("member", "branch", "event")
+
+
+def questions_visible_to(user: User) -> QuerySet[CallQuestion]:
+    """Questions sent in for member calls: the call's organisers see all, a member their own."""
+    if not _signed_in(user):
+        return CallQuestion.objects.none()
+    mine = Q(member_id=user.member_id) if user.member_id else Q(pk__in=[])
+    return CallQuestion.objects.filter(Q(event__in=events_managed_by(user)) | mine).select_related("member", "event")
+
+
+def motions_of_conferences(user: User) -> QuerySet[Motion]:
+    """Conference motions are the union's business, read by every signed-in member, as on the page."""
+    if not _signed_in(user):
+        return Motion.objects.none()
+    return Motion.objects.select_related("branch", "event").prefetch_related("amendments__branch")

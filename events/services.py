@@ -17,13 +17,16 @@ from django.utils import timezone
 
 from crm.errors import NotPermitted, ServiceError
 from crm.models import AuditEntry, Branch, Member, Message, Position, Region, User
+from crm.models.equalities import EqualitiesAccess
 from crm.permissions import can_manage_members_in
 from crm.selectors import branches_visible_to, members_visible_to
+from crm.selectors.equalities import STRAND_NAMES, strand_members
 from crm.services import record_audit
 from crm.services.messages import Attachment, queue_message
 from events import ical, tokens
 from events.exports import csv_text
 from events.models import (
+    STRAND_NETWORKS,
     Amendment,
     CallQuestion,
     Certification,
@@ -35,8 +38,9 @@ from events.models import (
     EventSeries,
     Motion,
     Registration,
+    Steward,
 )
-from events.permissions import can_host_at, can_manage_event, can_register_others
+from events.permissions import can_check_in, can_host_at, can_manage_event, can_register_others
 
 MAX_WEEKS = 52
 MAX_ACCESS_NEEDS = 2000
@@ -58,6 +62,7 @@ EVENT_FIELDS = (
     "audience_branch",
     "audience_sector",
     "audience_category",
+    "audience_strand",
     "host_branch",
     "host_region",
     "course",
@@ -81,7 +86,7 @@ def _clean_event(details: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ServiceError(f"These fields cannot be set here: {', '.join(sorted(unknown))}.")
     cleaned = {field: details.get(field) for field in EVENT_FIELDS}
-    for text_field in ("description", "venue", "online_url", "audience_sector", "audience_category"):
+    for text_field in ("description", "venue", "online_url", "audience_sector", "audience_category", "audience_strand"):
         cleaned[text_field] = (cleaned[text_field] or "").strip()
     cleaned["audience"] = cleaned["audience"] or Event.Audience.EVERYONE
     if cleaned["kind"] not in Event.Kind.values:
@@ -115,23 +120,18 @@ def _clean_event(details: dict[str, Any]) -> dict[str, Any]:
 
 def _clean_audience(cleaned: dict[str, Any]) -> None:
     audience = cleaned["audience"]
-    if audience == Event.Audience.STRAND:
-        # Equalities strands need the member's self-identification, which lives in crm's equalities table
-        # (being built in its own issue). Until then an event for a strand cannot be made, rather than
-        # guessing membership of a strand from anything else.
-        raise ServiceError(
-            "Events for an equalities strand are not available yet: they need the equalities records "
-            "members keep themselves. Choose another audience for now.",
-            field="audience",
-        )
     needs = {
         Event.Audience.REGION: ("audience_region", "Choose the region."),
         Event.Audience.BRANCH: ("audience_branch", "Choose the branch."),
         Event.Audience.SECTOR: ("audience_sector", "Choose the sector."),
         Event.Audience.CATEGORY: ("audience_category", "Choose the membership category."),
+        Event.Audience.STRAND: ("audience_strand", "Choose the equalities strand."),
     }
     if audience not in Event.Audience.values:
         raise ServiceError("Choose who the event is for.", field="audience")
+    strand = cleaned["audience_strand"]
+    if audience == Event.Audience.STRAND and strand and strand not in STRAND_NAMES:
+        raise ServiceError("Choose one of the equalities strands.", field="audience_strand")
     for kind, (field, message) in needs.items():
         if audience == kind and not cleaned[field]:
             raise ServiceError(message, field=field)
@@ -217,6 +217,184 @@ def cancel_event(*, actor: User, event: Event) -> Event:
     return event
 
 
+# Details an organiser may change once the event is made. Kind, host and course stay: they decide who runs
+# it and what it certifies, so a different one is a different event.
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "starts_at",
+    "ends_at",
+    "venue",
+    "online_url",
+    "capacity",
+    "registration_opens_at",
+    "registration_closes_at",
+    "audience",
+    "audience_region",
+    "audience_branch",
+    "audience_sector",
+    "audience_category",
+    "audience_strand",
+)
+
+
+def _audit_value(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+@transaction.atomic
+def update_event(*, actor: User, event: Event, changes: dict[str, Any]) -> Event:
+    """Change an event's details, checked as a whole like a new one, and audited field by field.
+
+    More places are filled from the waiting list in its order; fewer places than people already registered
+    is refused. A new time is sent to everyone registered or waiting, once per change (the message key holds
+    the audit row of the change). Raises NotPermitted or ServiceError, with nothing changed.
+    """
+    event = Event.objects.select_for_update(of=("self",)).get(pk=event.pk)
+    if not can_manage_event(actor, event):
+        raise NotPermitted("Only the event's organisers can change it.")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ServiceError(f"These details cannot be changed: {', '.join(sorted(unknown))}.")
+    if event.is_cancelled:
+        raise ServiceError("This event is cancelled: it can no longer be changed.")
+    if timezone.now() >= event.ends_at:
+        raise ServiceError("This event is over: it can no longer be changed.")
+    current = {field: getattr(event, field) for field in EVENT_FIELDS}
+    cleaned = _clean_event({**current, **changes})
+    registered = event.registrations.filter(status=Registration.Status.REGISTERED).count()
+    if cleaned["capacity"] < registered:
+        raise ServiceError(
+            f"{registered} people already have a place, so there must be at least {registered} places. "
+            "Cancel registrations first to make fewer.",
+            field="capacity",
+        )
+    live = event.registrations.exclude(status=Registration.Status.CANCELLED)
+    strand_before = (current["audience"], current["audience_strand"]) if event.is_for_strand else None
+    strand_after = (cleaned["audience"], cleaned["audience_strand"]) if cleaned["audience"] == "strand" else None
+    if strand_before != strand_after and live.exists():
+        # Its list of registrants would become (or stop being) a list of who self-identifies with a strand.
+        raise ServiceError(
+            "People have registered, so the event cannot become, or stop being, an equalities-network event.",
+            field="audience",
+        )
+    diff = {
+        f: [_audit_value(current[f]), _audit_value(cleaned[f])] for f in EDITABLE_FIELDS if current[f] != cleaned[f]
+    }
+    if not diff:
+        raise ServiceError("Nothing was changed.")
+    for field in diff:
+        setattr(event, field, cleaned[field])
+    event.save(update_fields=list(diff))
+    entry = record_audit(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        target=event,
+        summary=f"Changed {event.title}: {', '.join(diff)}"[:255],
+        changes=diff,
+    )
+    if "capacity" in diff:
+        _promote_waiting(event)
+    if "starts_at" in diff or "ends_at" in diff:
+        for registration in live.select_related("member"):
+            registration.event = event
+            _tell_of_new_time(registration, change_id=entry.pk)
+    return event
+
+
+def _tell_of_new_time(registration: Registration, *, change_id: int) -> None:
+    """The new time, to one registrant, keyed by the change: queue_message keeps one message per key, so a
+    retry of the same change cannot send it twice, while a later change is a message of its own."""
+    event = registration.event
+    starts = timezone.localtime(event.starts_at)
+    ends = timezone.localtime(event.ends_at)
+    queue_message(
+        member=registration.member,
+        channel=Message.Channel.EMAIL,
+        basis=Message.Basis.SERVICE,
+        key=f"event:{event.pk}:registration:{registration.pk}:moved:{change_id}",
+        subject=f"New time: {event.title}",
+        body=(
+            f"Dear {registration.member.first_name},\n\n{event.title} has moved. It is now on "
+            f"{starts:%A %-d %B %Y}, {starts:%H:%M} to {ends:%H:%M}"
+            + (f" (ending {ends:%A %-d %B})" if ends.date() != starts.date() else "")
+            + f", at {event.venue or event.online_url}.\n\n"
+            + (
+                "Your place is kept. If you can no longer come, please cancel so someone waiting can have it.\n"
+                if registration.status == Registration.Status.REGISTERED
+                else "You are still on the waiting list.\n"
+            )
+        ),
+    )
+
+
+# --- Stewards ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def name_steward(*, actor: User, event: Event, username: str) -> Steward:
+    """An organiser names a user (by their sign-in name) to check people in at this one event."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if not can_manage_event(actor, event):
+        raise NotPermitted("Only the event's organisers name its stewards.")
+    if event.is_cancelled or timezone.now() >= event.ends_at:
+        raise ServiceError("This event is cancelled or over: it needs no stewards.")
+    username = (username or "").strip()
+    if not username or len(username) > 150:
+        raise ServiceError("Give the steward's user name.", field="username")
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None:
+        raise ServiceError("No active user has that user name.", field="username")
+    if can_manage_event(user, event):
+        raise ServiceError(f"{user.get_username()} runs this event already and can check people in.", field="username")
+    if event.stewards.filter(user=user).exists():
+        raise ServiceError(f"{user.get_username()} is already a steward here.", field="username")
+    steward = Steward.objects.create(event=event, user=user, named_by=actor)
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        target=steward,
+        summary=f"Named {user.get_username()} steward of {event.title}"[:255],
+    )
+    return steward
+
+
+@transaction.atomic
+def remove_steward(*, actor: User, steward: Steward) -> None:
+    event = Event.objects.select_for_update().get(pk=steward.event_id)
+    if not can_manage_event(actor, event):
+        raise NotPermitted("Only the event's organisers remove its stewards.")
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.DELETE,
+        target=steward,
+        summary=f"Removed {steward.user.get_username()} as steward of {event.title}"[:255],
+    )
+    steward.delete()
+
+
+# --- Strand events: reading who takes part ----------------------------------------------------------------
+
+
+def log_strand_list_read(*, reader: User, event: Event, member_ids: list[int], via: str) -> int:
+    """Seeing someone on a strand event's list tells the reader their equalities answer, so it is logged as
+    a read of their answers (crm's EqualitiesAccess), one row per member shown. The reader's own record is
+    not logged. Other events log nothing. Returns how many rows were written."""
+    if not event.is_for_strand:
+        return 0
+    rows = [
+        EqualitiesAccess(reader=reader, reader_name=reader.get_username(), member_id=member_id, via=via)
+        for member_id in sorted(set(member_ids))
+        if member_id != reader.member_id
+    ]
+    EqualitiesAccess.objects.bulk_create(rows)
+    return len(rows)
+
+
 # --- Who may register -------------------------------------------------------------------------------------
 
 
@@ -228,6 +406,13 @@ class Standing:
     course_ids_held: frozenset[int]
     is_rep: bool
     event_ids_registered: frozenset[int]
+    # The strands the member self-identifies with, from their own answers: used only to decide what they
+    # themselves may book, never shown or passed on.
+    strands: frozenset[str] = frozenset()
+
+
+def strands_of(member: Member) -> frozenset[str]:
+    return frozenset(s for s in STRAND_NAMES if strand_members(s).filter(pk=member.pk).exists())
 
 
 def standing_of(member: Member) -> Standing:
@@ -237,11 +422,20 @@ def standing_of(member: Member) -> Standing:
         event_ids_registered=frozenset(
             member.event_registrations.exclude(status=Registration.Status.CANCELLED).values_list("event_id", flat=True)
         ),
+        strands=strands_of(member),
     )
 
 
+def _audit_member(event: Event, member: Member) -> Member | None:
+    """The member an audit row is filed under. Not for a strand event: the member's history is read by reps
+    and organisers, and "registered for the LGBT+ members' conference" would tell them an answer. The row is
+    still kept (who, what, when), on the registration."""
+    return None if event.is_for_strand else member
+
+
 def in_audience(event: Event, member: Member, standing: Standing | None = None) -> bool:
-    """Whether the event's audience rule includes the member (the strand rule includes nobody yet)."""
+    """Whether the event's audience rule includes the member. For a strand, only the member's own
+    self-identification counts (crm.selectors.equalities.strand_members)."""
     audience = event.audience
     if audience == Event.Audience.EVERYONE:
         return True
@@ -255,6 +449,10 @@ def in_audience(event: Event, member: Member, standing: Standing | None = None) 
         return member.category == event.audience_category
     if audience == Event.Audience.REPS:
         return (standing or standing_of(member)).is_rep
+    if audience == Event.Audience.STRAND:
+        if standing is not None:
+            return event.audience_strand in standing.strands
+        return strand_members(event.audience_strand).filter(pk=member.pk).exists()
     return False
 
 
@@ -279,6 +477,12 @@ def why_cannot_register(
         return "Only active members can register for events."
     standing = standing or standing_of(member)
     if not in_audience(event, member, standing):
+        if event.is_for_strand:
+            # Said only to the member about themselves: how to join, not what anyone answered.
+            return (
+                f"This event is for {STRAND_NETWORKS[event.audience_strand]}: members who say so in their own "
+                "equalities answers (on your details page) can book it."
+            )
         return f"This event is for {event.audience_label().lower()} only."
     if event.course_id:
         missing = missing_prerequisites(event.course, member, standing)
@@ -366,6 +570,12 @@ def register_for_event(
     """
     if not _may_act_for(actor, member):
         raise NotPermitted("You cannot register this member.")
+    if event.audience == Event.Audience.STRAND and actor.member_id != member.pk:
+        # Refused for everyone alike, before anything about the member is read: success or refusal would
+        # otherwise tell a rep or organiser whether the member self-identifies.
+        raise RegistrationRefused(
+            "Members book equalities-network events themselves, so that nobody else learns who can take part."
+        )
     answers = _answers(access_needs, needs_childcare, dietary_needs)
     event = Event.objects.select_for_update(of=("self",)).select_related("course").get(pk=event.pk)
     member = Member.objects.select_related("branch").get(pk=member.pk)
@@ -392,7 +602,7 @@ def register_for_event(
         actor=actor,
         action=AuditEntry.Action.CREATE,
         target=registration,
-        member=member,
+        member=_audit_member(event, member),
         # Never the answers: access needs are sensitive and the audit trail is read more widely.
         summary=f"{registration.get_status_display()} for {event.title}"[:255],
         changes={"status": [None, registration.status]},
@@ -418,7 +628,7 @@ def _promote_waiting(event: Event) -> list[Registration]:
             actor=None,
             action=AuditEntry.Action.UPDATE,
             target=registration,
-            member=registration.member,
+            member=_audit_member(event, registration.member),
             summary=f"Given a place from the waiting list for {event.title}"[:255],
             changes={"status": [Registration.Status.WAITING, Registration.Status.REGISTERED]},
         )
@@ -436,7 +646,10 @@ def cancel_registration(*, actor: User, registration: Registration) -> Registrat
     event = Event.objects.select_for_update().get(pk=registration.event_id)  # the event first, as registering
     registration = Registration.objects.select_for_update().select_related("member").get(pk=registration.pk)
     registration.event = event
-    if not (_may_act_for(actor, registration.member) or can_manage_event(actor, event)):
+    acts_for = (
+        actor.member_id == registration.member_id if event.is_for_strand else _may_act_for(actor, registration.member)
+    )
+    if not (acts_for or can_manage_event(actor, event)):
         raise NotPermitted("You cannot cancel this registration.")
     if registration.status == Registration.Status.CANCELLED:
         raise RegistrationRefused("This registration is already cancelled.")
@@ -449,7 +662,7 @@ def cancel_registration(*, actor: User, registration: Registration) -> Registrat
         actor=actor,
         action=AuditEntry.Action.UPDATE,
         target=registration,
-        member=registration.member,
+        member=_audit_member(event, registration.member),
         summary=f"Cancelled registration for {event.title}"[:255],
         changes={"status": [was, registration.status]},
     )
@@ -463,14 +676,14 @@ def cancel_registration(*, actor: User, registration: Registration) -> Registrat
 
 
 @transaction.atomic
-def check_in(*, actor: User, event: Event, code: str) -> Registration:
+def check_in(*, actor: User, event: Event, code: str, via: str = EqualitiesAccess.Via.PAGE) -> Registration:
     """Mark the holder of a check-in code as attending this event.
 
-    Raises NotPermitted unless the actor runs the event; CheckInRefused for a code that is not ours, one
+    Raises NotPermitted unless the actor runs the event or stewards it; CheckInRefused for a code that is not ours, one
     for another event, a cancelled or waiting-list registration, or someone already checked in.
     """
-    if not can_manage_event(actor, event):
-        raise NotPermitted("Only the event's organisers can check people in.")
+    if not can_check_in(actor, event):
+        raise NotPermitted("Only the event's organisers and stewards can check people in.")
     try:
         registration_id = tokens.registration_id_from_code(code)
         registration = (
@@ -502,10 +715,11 @@ def check_in(*, actor: User, event: Event, code: str) -> Registration:
         actor=actor,
         action=AuditEntry.Action.UPDATE,
         target=registration,
-        member=registration.member,
+        member=_audit_member(event, registration.member),
         summary=f"Checked in at {event.title}"[:255],
         changes={"attendance": [was, registration.attendance]},
     )
+    log_strand_list_read(reader=actor, event=event, member_ids=[registration.member_id], via=via)
     return registration
 
 
@@ -528,7 +742,7 @@ def record_no_shows(*, event_id: int) -> int:
             actor=None,
             action=AuditEntry.Action.UPDATE,
             target=registration,
-            member=registration.member,
+            member=_audit_member(event, registration.member),
             summary=f"Did not attend {event.title}"[:255],
             changes={"attendance": [Registration.Attendance.UNKNOWN, Registration.Attendance.NO_SHOW]},
         )
@@ -603,7 +817,7 @@ def award_certifications(*, actor: User | None, event_id: int) -> int:
             actor=actor,
             action=AuditEntry.Action.CREATE,
             target=certification,
-            member=registration.member,
+            member=_audit_member(event, registration.member),
             summary=f"Completed {event.course.title}"[:255],
         )
         awarded += 1
@@ -652,6 +866,7 @@ def export_registrations(*, actor: User, event: Event) -> str:
         )
         for r in registrations
     ]
+    log_strand_list_read(reader=actor, event=event, member_ids=[r.member_id for r in registrations], via="page")
     record_audit(
         actor=actor,
         action=AuditEntry.Action.EXPORT,
@@ -842,8 +1057,8 @@ def check_delegate_credential(*, actor: User, event: Event, code: str) -> Delega
     """At the conference, check a delegate's credential and record that it was shown. Raises NotPermitted
     unless the actor runs the conference; CheckInRefused for a forged code, another conference's, or one
     already checked."""
-    if not can_manage_event(actor, event):
-        raise NotPermitted("Only the conference's organisers can check credentials.")
+    if not can_check_in(actor, event):
+        raise NotPermitted("Only the conference's organisers and stewards can check credentials.")
     try:
         delegate = (
             Delegate.objects.select_for_update(of=("self",))
@@ -888,22 +1103,39 @@ def _conference_for_motions(event: Event) -> Event:
 
 
 @transaction.atomic
-def set_motions_deadline(*, actor: User, event: Event, closes_at: datetime.datetime) -> Event:
+def set_motions_deadline(
+    *,
+    actor: User,
+    event: Event,
+    closes_at: datetime.datetime,
+    amendments_close_at: datetime.datetime | None = None,
+) -> Event:
+    """Set when motions close and, if given, a later deadline for amendments (so branches can amend the
+    motions once they are all known); without one, amendments close with the motions."""
     event = _conference_for_motions(event)
     if not can_manage_event(actor, event):
         raise NotPermitted("Only the conference's organisers set its deadline.")
-    if not isinstance(closes_at, datetime.datetime) or timezone.is_naive(closes_at):
-        raise ServiceError("Give a date and time.", field="closes_at")
-    if closes_at > event.starts_at:
-        raise ServiceError("Motions must close before the conference starts.", field="closes_at")
-    old, event.motions_close_at = event.motions_close_at, closes_at
-    event.save(update_fields=["motions_close_at"])
+    for field, value in (("closes_at", closes_at), ("amendments_close_at", amendments_close_at)):
+        if value is None and field == "amendments_close_at":
+            continue
+        if not isinstance(value, datetime.datetime) or timezone.is_naive(value):
+            raise ServiceError("Give a date and time.", field=field)
+        if value > event.starts_at:
+            raise ServiceError("Deadlines must be before the conference starts.", field=field)
+    if amendments_close_at is not None and amendments_close_at < closes_at:
+        raise ServiceError("Amendments cannot close before motions do.", field="amendments_close_at")
+    old = [event.motions_close_at, event.amendments_close_at]
+    event.motions_close_at, event.amendments_close_at = closes_at, amendments_close_at
+    event.save(update_fields=["motions_close_at", "amendments_close_at"])
     record_audit(
         actor=actor,
         action=AuditEntry.Action.UPDATE,
         target=event,
         summary=f"Motions deadline for {event.title}"[:255],
-        changes={"motions_close_at": [old.isoformat() if old else None, closes_at.isoformat()]},
+        changes={
+            "motions_close_at": [_audit_value(old[0]), closes_at.isoformat()],
+            "amendments_close_at": [_audit_value(old[1]), _audit_value(amendments_close_at)],
+        },
     )
     return event
 
@@ -926,15 +1158,25 @@ def branches_acting_for(user: User, event: Event) -> QuerySet[Branch]:
     return conference.filter(acting)
 
 
-def _check_branch_may_submit(actor: User, event: Event, branch: Branch) -> None:
+def _check_branch_may_submit(actor: User, event: Event, branch: Branch, *, amendment: bool = False) -> None:
     if not can_name_delegates_for(actor, branch):
         raise NotPermitted("Only the branch's organisers or its branch secretary submit for it.")
     if not _conference_branches(event).filter(pk=branch.pk).exists():
         raise ServiceError(f"{branch} branch is not part of this conference.", field="branch")
     if event.motions_close_at is None:
         raise ServiceError("Motions are not open yet: the organisers have not set a deadline.")
-    if timezone.now() >= event.motions_close_at:
-        raise ServiceError("The deadline for motions and amendments has passed.")
+    if amendment and timezone.now() >= event.amendments_deadline:
+        raise ServiceError(
+            "The deadline for amendments has passed."
+            if event.amendments_close_at
+            else "The deadline for motions and amendments has passed."
+        )
+    if not amendment and timezone.now() >= event.motions_close_at:
+        raise ServiceError(
+            "The deadline for motions has passed."
+            if event.amendments_close_at
+            else "The deadline for motions and amendments has passed."
+        )
 
 
 @transaction.atomic
@@ -964,7 +1206,7 @@ def submit_amendment(*, actor: User, motion: Motion, branch: Branch, text: str) 
         raise ServiceError(f"Write the amendment, up to {MAX_AMENDMENT:,} characters.", field="text")
     if motion.status != Motion.Status.SUBMITTED:
         raise ServiceError("That motion has been composited: amend the composite motion.", field="motion")
-    _check_branch_may_submit(actor, event, branch)
+    _check_branch_may_submit(actor, event, branch, amendment=True)
     amendment = Amendment.objects.create(motion=motion, branch=branch, text=text, submitted_by=actor)
     record_audit(
         actor=actor,

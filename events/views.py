@@ -27,15 +27,23 @@ from events.forms import (
     CompositeForm,
     DeadlineForm,
     DelegateRuleForm,
+    EventEditForm,
     EventForm,
     MotionForm,
     NameDelegateForm,
     QuestionForm,
     RegisterMemberForm,
     RegistrationForm,
+    StewardForm,
 )
-from events.models import Delegate, DelegateRule, Event, Motion, Registration
-from events.permissions import can_create_events, can_manage_event, can_register_others, can_view_training_gaps
+from events.models import Delegate, DelegateRule, Event, Motion, Registration, Steward
+from events.permissions import (
+    can_check_in,
+    can_create_events,
+    can_manage_event,
+    can_register_others,
+    can_view_training_gaps,
+)
 
 
 def _require(allowed: bool) -> None:
@@ -58,6 +66,8 @@ def _registration_or_404(request: HttpRequest, registration_id: int) -> Registra
         raise Http404("No such registration.") from error
     if can_manage_event(request.user, registration.event):
         return registration
+    if registration.event.is_for_strand and registration.member_id != request.user.member_id:
+        raise Http404("No such registration.")  # see selectors.strand_registrations_hidden_from
     if not members_visible_to(request.user).filter(pk=registration.member_id).exists():
         raise Http404("No such registration.")
     return registration
@@ -160,7 +170,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
                 return redirect("events:event_detail", event_id=event.pk)
         status = 400
     elif action == "other":
-        _require(can_register_others(request.user))
+        _require(can_register_others(request.user) and not event.is_for_strand)
         member_form = RegisterMemberForm(request.POST, prefix="other", members=members_visible_to(request.user))
         if member_form.is_valid():
             data = dict(member_form.cleaned_data)
@@ -185,8 +195,10 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             "why_not": why_not,
             "form": form,
             "member_form": member_form,
-            "can_register_others": can_register_others(request.user),
+            # Strand events are booked by members themselves (events.services.register_for_event).
+            "can_register_others": can_register_others(request.user) and not event.is_for_strand,
             "can_manage": can_manage_event(request.user, event),
+            "is_steward": can_check_in(request.user, event),
             "counts": services.registration_counts(event),
             "missing": services.missing_prerequisites(event.course, member) if event.course and member else [],
             "question_form": question_form,
@@ -276,17 +288,64 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 def event_manage(request: HttpRequest, event_id: int) -> HttpResponse:
     event = _event_or_404(request, event_id)
     _require(can_manage_event(request.user, event))
+    steward_form = StewardForm(request.POST or None)
+    if request.method == "POST" and steward_form.is_valid():
+        try:
+            steward = services.name_steward(actor=request.user, event=event, **steward_form.cleaned_data)
+        except ServiceError as error:
+            _show_service_error(steward_form, error)
+        else:
+            messages.success(request, f"{steward.user.get_username()} can now check people in at {event.title}.")
+            return redirect("events:event_manage", event_id=event.pk)
+    registrations = list(selectors.registrations_of_event(request.user, event))
+    # Showing a strand event's list is a read of each registrant's equalities answer: logged, like crm's.
+    services.log_strand_list_read(
+        reader=request.user, event=event, member_ids=[r.member_id for r in registrations], via="page"
+    )
     return render(
         request,
         "events/event_manage.html",
         {
             "event": event,
-            "registrations": selectors.registrations_of_event(request.user, event),
+            "registrations": registrations,
+            "stewards": event.stewards.select_related("user"),
+            "steward_form": steward_form,
             "counts": services.registration_counts(event),
             "attendance": services.attendance_counts(event),
             "questions": event.questions.select_related("member"),
         },
+        status=400 if steward_form.errors else 200,
     )
+
+
+@login_required
+@require_POST
+def steward_remove(request: HttpRequest, event_id: int, steward_id: int) -> HttpResponse:
+    event = _event_or_404(request, event_id)
+    _require(can_manage_event(request.user, event))
+    try:
+        steward = event.stewards.select_related("user").get(pk=steward_id)
+    except Steward.DoesNotExist as error:
+        raise Http404("No such steward.") from error
+    services.remove_steward(actor=request.user, steward=steward)
+    messages.success(request, f"{steward.user.get_username()} is no longer a steward here.")
+    return redirect("events:event_manage", event_id=event.pk)
+
+
+@login_required
+def event_edit(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = _event_or_404(request, event_id)
+    _require(can_manage_event(request.user, event))
+    form = EventEditForm(request.POST or None, event=event)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_event(actor=request.user, event=event, changes=form.cleaned_data)
+        except ServiceError as error:
+            _show_service_error(form, error)
+        else:
+            messages.success(request, f"Saved the changes to {event.title}.")
+            return redirect("events:event_manage", event_id=event.pk)
+    return render(request, "events/event_edit.html", {"event": event, "form": form}, status=400 if form.errors else 200)
 
 
 @login_required
@@ -300,7 +359,7 @@ def event_export(request: HttpRequest, event_id: int) -> HttpResponse:
 @login_required
 def event_check_in(request: HttpRequest, event_id: int) -> HttpResponse:
     event = _event_or_404(request, event_id)
-    _require(can_manage_event(request.user, event))
+    _require(can_check_in(request.user, event))  # organisers, and this event's stewards
     form = CheckInForm(request.POST or None)
     checked = delegate = None
     if request.method == "POST" and form.is_valid():
@@ -323,6 +382,7 @@ def event_check_in(request: HttpRequest, event_id: int) -> HttpResponse:
             "checked": checked,
             "delegate": delegate,
             "attendance": services.attendance_counts(event),
+            "can_manage": can_manage_event(request.user, event),
         },
         status=400 if form.errors else 200,
     )
@@ -398,8 +458,10 @@ def training_record(request: HttpRequest, member_id: int | None = None) -> HttpR
             "is_own": is_own,
             "certifications": selectors.certifications_of(member),
             "training_status": selectors.training_status_of(member),
-            "bookings": selectors.own_registrations(member).filter(event__course__isnull=False),
-            "attendance": selectors.attendance_of(member),
+            "bookings": selectors.own_registrations(member)
+            .filter(event__course__isnull=False)
+            .exclude(selectors.strand_registrations_hidden_from(request.user)),
+            "attendance": selectors.attendance_of(member, viewer=request.user),
             "calendar_url": _calendar_url(request, member) if is_own else "",
         },
     )
@@ -512,7 +574,10 @@ def conference_motions(request: HttpRequest, event_id: int) -> HttpResponse:
     forms_ = {
         "motion": MotionForm(prefix="motion", branches=branches),
         "amendment": AmendmentForm(prefix="amendment", branches=branches, motions=live),
-        "deadline": DeadlineForm(prefix="deadline", initial={"closes_at": event.motions_close_at}),
+        "deadline": DeadlineForm(
+            prefix="deadline",
+            initial={"closes_at": event.motions_close_at, "amendments_close_at": event.amendments_close_at},
+        ),
         "composite": CompositeForm(prefix="composite", motions=live),
         "agenda": AgendaForm(prefix="agenda", motions=live),
     }
@@ -567,6 +632,7 @@ def conference_motions(request: HttpRequest, event_id: int) -> HttpResponse:
             "can_manage": can_manage,
             "can_submit": branches.exists(),
             "is_open": bool(event.motions_close_at and timezone.now() < event.motions_close_at),
+            "amendments_open": bool(event.amendments_deadline and timezone.now() < event.amendments_deadline),
         },
         status=400 if request.method == "POST" else 200,
     )

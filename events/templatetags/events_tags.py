@@ -15,5 +15,5 @@ def member_training_panel(member, user):
         "user": user,
         "certifications": selectors.certifications_of(member),
         "training_status": selectors.training_status_of(member),
-        "attendance": selectors.attendance_of(member, limit=10),
+        "attendance": selectors.attendance_of(member, limit=10, viewer=user),
     }

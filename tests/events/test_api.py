@@ -110,7 +110,9 @@ def test_members_cannot_create_events_and_organisers_only_in_their_patch(union, 
     assert api_as("organiser_north").post("/api/v1/events/", body, format="json").status_code == 400
     body = event_body(union, audience="strand")
     response = api_as("national").post("/api/v1/events/", body, format="json")
-    assert response.status_code == 400 and "not available yet" in response.json()["audience"][0]
+    assert response.status_code == 400 and "Choose the equalities strand." in response.json()["audience_strand"][0]
+    body = event_body(union, audience="strand", audience_strand="black_member; DROP TABLE")
+    assert api_as("national").post("/api/v1/events/", body, format="json").status_code == 400
     assert api_as("national").post("/api/v1/events/", event_body(union, surprise=1), format="json").status_code == 400
     assert snapshot() == before
 

@@ -75,3 +75,36 @@ def test_200_concurrent_registrations_for_50_places(transactional_db, union):
     assert registrations.filter(status="cancelled").count() == 10
     promoted = set(registrations.filter(status="registered", waiting_since__isnull=False).values_list("pk", flat=True))
     assert promoted == set(waiting_order[:10])
+
+
+def test_places_added_while_members_register_at_once_are_never_overfilled(transactional_db, union):
+    """An organiser raises 10 places to 25 while 60 members register at once: exactly 25 end with a place, and
+    everyone given a place from the waiting list had waited longer than everyone still waiting."""
+    if connection.vendor != "postgresql":
+        skip_or_fail("needs PostgreSQL (DATABASE_URL): SQLite cannot run concurrent writers")
+    event = services.create_event(
+        actor=union.users.national, details=event_details(union, host_region=None, capacity=10)
+    )
+    member_ids = [MemberFactory(workplace=union.workplaces.oak).pk for _ in range(60)]
+    national = union.users.national
+
+    @_in_own_connection
+    def work(item):
+        if item == "raise":
+            services.update_event(actor=national, event=event, changes={"capacity": 25})
+            return "raised"
+        return services.register_for_event(actor=national, event=event, member=Member.objects.get(pk=item)).status
+
+    jobs = [*member_ids[:30], "raise", *member_ids[30:]]
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        results = list(pool.map(work, jobs))
+
+    assert results.count("raised") == 1
+    registrations = Registration.objects.filter(event=event)
+    assert registrations.filter(status="registered").count() == 25
+    assert registrations.filter(status="waiting").count() == 35
+    promoted = registrations.filter(status="registered", waiting_since__isnull=False)
+    still_waiting = registrations.filter(status="waiting")
+    if promoted.exists():
+        last_promoted = max(promoted.values_list("waiting_since", flat=True))
+        assert last_promoted <= min(still_waiting.values_list("waiting_since", flat=True))

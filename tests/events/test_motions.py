@@ -173,3 +173,42 @@ def test_the_motions_page(client, union, conference):
     page = client.get(url).content.decode()
     assert "Composite: pay" in page and "And marking." in page and "Submit a motion" not in page
     assert client.post(url, {"action": "agenda", f"agenda-position_{workload.pk}": "1"}).status_code == 403
+
+
+def test_the_deadline_form_takes_a_later_amendments_deadline(client, union, conference):
+    from django.urls import reverse
+
+    url = reverse("events:conference_motions", args=[conference.pk])
+    client.force_login(union.users.organiser_north)
+
+    def local(value):
+        return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+
+    now = timezone.now()
+    before = rows()
+    earlier = client.post(
+        url,
+        {
+            "action": "deadline",
+            "deadline-closes_at": local(now + datetime.timedelta(days=2)),
+            "deadline-amendments_close_at": local(now + datetime.timedelta(days=1)),
+        },
+    )
+    assert earlier.status_code == 400 and 'href="#id_deadline-amendments_close_at"' in earlier.content.decode()
+    assert "Amendments cannot close before motions do." in earlier.content.decode()
+    garbled = {"action": "deadline", "deadline-closes_at": local(now), "deadline-amendments_close_at": "next week"}
+    assert client.post(url, garbled).status_code == 400
+    assert rows() == before
+    ok = client.post(
+        url,
+        {
+            "action": "deadline",
+            "deadline-closes_at": local(now + datetime.timedelta(days=1)),
+            "deadline-amendments_close_at": local(now + datetime.timedelta(days=2)),
+        },
+    )
+    assert ok.status_code == 302
+    conference.refresh_from_db()
+    assert conference.amendments_close_at > conference.motions_close_at
+    page = client.get(url).content.decode()
+    assert "Motions close on" in page and "Amendments close on" in page

@@ -78,11 +78,14 @@ def test_bad_event_details_are_refused_with_the_field_named(union, overrides, fi
     assert snapshot() == before
 
 
-def test_equalities_strand_audience_is_refused_until_the_equalities_records_exist(union):
+@pytest.mark.parametrize("strand", ["", "left_handed", "equalities__lgbt_member"])
+def test_a_strand_event_needs_one_of_the_four_strands(union, strand):
     before = snapshot()
-    with pytest.raises(ServiceError, match="not available yet") as refused:
-        services.create_event(actor=union.users.national, details=event_details(union, audience="strand"))
-    assert refused.value.field == "audience"
+    with pytest.raises(ServiceError, match="equalities strand") as refused:
+        services.create_event(
+            actor=union.users.national, details=event_details(union, audience="strand", audience_strand=strand)
+        )
+    assert refused.value.field == "audience_strand"
     assert snapshot() == before
 
 
