@@ -41,6 +41,13 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def no_sms_quiet_hours(settings):
+    """Texts are held 21:00-08:00 UK time; without this, a test that sends one would pass or fail by the hour
+    it runs. The quiet-hours tests set the hours back themselves (at a fixed time)."""
+    settings.SMS_QUIET_HOURS = (0, 0)
+
+
+@pytest.fixture(autouse=True)
 def staff_two_factor(request, settings):
     """Two-factor sign-in for staff is on by default (and in production). Tests sign staff in with
     force_login, client.login or force_authenticate, which have no second factor: so it is off here, except
@@ -161,6 +168,7 @@ def celery_worker_process(transactional_db):
 
     db = connection.settings_dict
     env = dict(os.environ)
+    env["SMS_QUIET_FROM_HOUR"] = env["SMS_QUIET_UNTIL_HOUR"] = "0"  # the worker's clock is the real one
     env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     queue = f"test-{uuid.uuid4().hex[:8]}"
     node = f"{queue}@localhost"

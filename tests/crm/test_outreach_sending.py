@@ -193,7 +193,8 @@ def at_uk(hour, minute=0, day=23):
     return datetime.datetime(2026, 11, day, hour, minute, tzinfo=UK)
 
 
-def test_texts_wait_through_quiet_hours_unless_urgent(consenting, sms_outbox, capture, monkeypatch):
+def test_texts_wait_through_quiet_hours_unless_urgent(consenting, sms_outbox, capture, monkeypatch, settings):
+    settings.SMS_QUIET_HOURS = (21, 8)
     national = consenting.users.national
     monkeypatch.setattr(timezone, "now", lambda: at_uk(22, 30))
     campaign = send_now(make_campaign(national), national, capture)
@@ -217,7 +218,8 @@ def test_texts_wait_through_quiet_hours_unless_urgent(consenting, sms_outbox, ca
     assert len(sms_outbox) == 6
 
 
-def test_quiet_hours_edges():
+def test_quiet_hours_edges(settings):
+    settings.SMS_QUIET_HOURS = (21, 8)
     assert pipeline.in_quiet_hours(at_uk(21, 0)) and pipeline.in_quiet_hours(at_uk(7, 59))
     assert not pipeline.in_quiet_hours(at_uk(8, 0)) and not pipeline.in_quiet_hours(at_uk(20, 59))
     # Summer time: 20:30 UTC is 21:30 in London.
