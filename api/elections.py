@@ -25,7 +25,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.models import Branch, Member, Region
+from crm.models.equalities import STRANDS
 from crm.selectors import branches_visible_to, members_visible_to, regions_visible_to
+from crm.selectors.equalities import SMALL
 from elections import selectors
 from elections.ballot_views import _may_see_results, results_context
 from elections.models import Election, Method, Rule
@@ -77,6 +79,7 @@ class ElectionSerializer(serializers.ModelSerializer):
             "max_choices",
             "reserved_seats",
             "reserved_label",
+            "reserved_strand",
             "region",
             "branch",
             "nominations_open_at",
@@ -124,6 +127,13 @@ class ElectionWriteSerializer(StrictInputMixin, serializers.Serializer):
     max_choices = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
     reserved_seats = serializers.IntegerField(min_value=0, max_value=100, required=False)
     reserved_label = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    reserved_strand = NamedChoiceField(
+        enum_name="ReservedStrandEnum",
+        choices=STRANDS,
+        required=False,
+        allow_blank=True,
+        help_text="Reserved seats for a strand's members: each candidate counts themselves in, from their own answers.",
+    )
     region = ScopedPrimaryKeyRelatedField(model=Region, scope=regions_visible_to, required=False, allow_null=True)
     branch = ScopedPrimaryKeyRelatedField(model=Branch, scope=branches_visible_to, required=False, allow_null=True)
     nominations_open_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -174,8 +184,10 @@ TURNOUT_ROW = inline_serializer(
     {
         "id": serializers.IntegerField(allow_null=True),
         "name": serializers.CharField(),
-        "on_roll": serializers.IntegerField(),
-        "voted": serializers.IntegerField(),
+        "on_roll": serializers.IntegerField(allow_null=True, help_text="Null where suppressed (strand rolls)."),
+        "voted": serializers.IntegerField(allow_null=True, help_text="Null where suppressed (strand rolls)."),
+        "on_roll_shown": serializers.CharField(help_text='The figure, "<5" or "hidden".'),
+        "voted_shown": serializers.CharField(help_text='The figure, "<5" or "hidden".'),
         "percent": serializers.FloatField(allow_null=True),
     },
 )
@@ -183,8 +195,9 @@ TURNOUT = inline_serializer(
     "Turnout",
     {
         "by": serializers.CharField(),
-        "on_roll": serializers.IntegerField(),
-        "voted": serializers.IntegerField(),
+        "on_roll": serializers.IntegerField(allow_null=True),
+        "voted": serializers.IntegerField(allow_null=True),
+        "is_suppressed": serializers.BooleanField(),
         "percent": serializers.FloatField(allow_null=True),
         "rows": TURNOUT_ROW,
     },
@@ -193,13 +206,14 @@ ROLL = inline_serializer(
     "RollCounts",
     {
         "is_frozen": serializers.BooleanField(),
-        "total": serializers.IntegerField(),
+        "total": serializers.IntegerField(allow_null=True, help_text="Null when a strand's roll has under 5."),
         "by_branch": inline_serializer(
             "RollBranchCount",
             {
                 "branch": serializers.IntegerField(),
                 "name": serializers.CharField(),
-                "members": serializers.IntegerField(),
+                "members": serializers.IntegerField(allow_null=True, help_text="Null where suppressed."),
+                "shown": serializers.CharField(help_text='The figure, "<5" or "hidden".'),
             },
             many=True,
         ),
@@ -302,7 +316,12 @@ class ElectionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMode
         if election.status == Election.Status.DRAFT:
             preview = selectors.electorate_preview(election)
             rows = [
-                {"branch": r["branch_id"], "name": r["branch__name"], "members": r["members"]}
+                {
+                    "branch": r["branch_id"],
+                    "name": r["branch__name"],
+                    "members": r["members"],
+                    "shown": r["members_shown"],
+                }
                 for r in preview["branches"]
             ]
             return Response(
@@ -316,11 +335,17 @@ class ElectionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMode
             )
         entries = election.roll.entries
         by_branch = selectors.turnout(request.user, election, by="branch")["rows"]
+        total = entries.count()
+        if election.electorate == Election.Electorate.STRAND and total < SMALL:
+            total = None  # a strand's roll: small numbers are not shown (see "Strand elections" in the README)
         return Response(
             {
                 "is_frozen": True,
-                "total": entries.count(),
-                "by_branch": [{"branch": r["id"], "name": r["name"], "members": r["on_roll"]} for r in by_branch],
+                "total": total,
+                "by_branch": [
+                    {"branch": r["id"], "name": r["name"], "members": r["on_roll"], "shown": r["on_roll_shown"]}
+                    for r in by_branch
+                ],
                 "late_additions": entries.filter(is_late_addition=True).count(),
                 "credentials_sent": entries.filter(credential_hash__isnull=False).count(),
             }

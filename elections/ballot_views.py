@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 from crm.errors import ServiceError
 from elections import selectors
 from elections.counting.report import stage_table, svg_chart
-from elections.election_forms import AcceptNominationForm, MemberNominationForm, read_ballot
-from elections.models import Count, Election, RollEntry
+from elections.election_forms import AcceptNominationForm, MemberNominationForm, ReservedSeatsForm, read_ballot
+from elections.models import Candidate, Count, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise
 from elections.services import nominations, setup
 from elections.services.voting import BallotPaper, BallotRefused, CredentialRefused, cast_ballot, check_choices
@@ -169,11 +169,24 @@ def my_ballots(request: HttpRequest) -> HttpResponse:
     member = request.user.member
     entries = selectors.roll_entries_of(member) if member else RollEntry.objects.none()
     open_nominations = selectors.nominations_open_to(member) if member else []
+    standing = (
+        Candidate.objects.filter(
+            member=member,
+            withdrawn_at__isnull=True,
+            election__status=Election.Status.DRAFT,
+            election__reserved_seats__gt=0,
+        )
+        .exclude(election__reserved_strand="")
+        .select_related("election")
+        if member
+        else []
+    )
     return render(
         request,
         "elections/my_ballots.html",
         {
             "entries": entries,
+            "standing": standing,
             "open_nominations": open_nominations,
             "nominate_form": MemberNominationForm(),
             "accept_form": AcceptNominationForm(),
@@ -221,6 +234,24 @@ def my_acceptance(request: HttpRequest, election_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, f"You are standing in {election.title}.")
+    return redirect("elections:my_ballots")
+
+
+@login_required
+@require_POST
+def my_reserved_seats(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    """A candidate counts themselves in (or out) for their election's reserved seats for a strand."""
+    candidate = Candidate.objects.filter(pk=candidate_id, member_id=request.user.member_id).first()
+    if candidate is None or not request.user.member_id:
+        raise Http404("No such candidacy.")
+    form = ReservedSeatsForm(request.POST)
+    form.is_valid()  # a single optional tick: anything else reads as not ticked
+    try:
+        setup.count_for_reserved_seats(actor=request.user, candidate=candidate, counts=form.cleaned_data["counts"])
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Saved.")
     return redirect("elections:my_ballots")
 
 
