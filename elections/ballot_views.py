@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from crm.errors import ServiceError
@@ -105,8 +107,21 @@ def _ballot_page(request: HttpRequest, paper: BallotPaper, credential: str, **ex
     return render(request, "elections/vote.html", context, status=400 if context["errors"] else 200)
 
 
+def _from_another_site(request: HttpRequest) -> bool:
+    """A browser posting a form says where the page came from (Origin, else Referer); a cross-site post is
+    refused. (The credential in the form is what authorises a cast: see "Casting speed" in the README.)"""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return bool(source)  # no header: not a browser's cross-site form post; "null": an opaque origin
+    parts = urlsplit(source)
+    return parts.netloc != request.get_host() or (request.is_secure() and parts.scheme != "https")
+
+
+@csrf_exempt  # no cookie or session for a voting link: the one-time credential is the key (README)
 @private
 def vote(request: HttpRequest, election_id: int) -> HttpResponse:
+    if request.method == "POST" and _from_another_site(request):
+        return HttpResponse("This ballot can only be sent from this site's own ballot page.", status=403)
     election = Election.objects.filter(pk=election_id).exclude(status=Election.Status.DRAFT).first()
     if election is None:
         raise Http404("No such election.")
