@@ -28,7 +28,14 @@ from elections.election_forms import AcceptNominationForm, MemberNominationForm,
 from elections.models import Candidate, Count, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise
 from elections.services import nominations, setup
-from elections.services.voting import BallotPaper, BallotRefused, CredentialRefused, cast_ballot, check_choices
+from elections.services.voting import (
+    BallotPaper,
+    BallotRefused,
+    CredentialRefused,
+    cast_ballot,
+    check_choices,
+    votable_election,
+)
 from elections.services.voting import check_credential as credential_check
 
 MAX_CHOICES_JSON = 20_000
@@ -122,7 +129,7 @@ def _from_another_site(request: HttpRequest) -> bool:
 def vote(request: HttpRequest, election_id: int) -> HttpResponse:
     if request.method == "POST" and _from_another_site(request):
         return HttpResponse("This ballot can only be sent from this site's own ballot page.", status=403)
-    election = Election.objects.filter(pk=election_id).exclude(status=Election.Status.DRAFT).first()
+    election = votable_election(election_id)
     if election is None:
         raise Http404("No such election.")
     credential = (request.POST if request.method == "POST" else request.GET).get("credential", "")
