@@ -86,6 +86,7 @@ class ElectionSerializer(serializers.ModelSerializer):
             "nominations_close_at",
             "voting_opens_at",
             "voting_closes_at",
+            "opens_on_time",
             "statement_word_limit",
             "ballot_order",
             "electorate",
@@ -140,6 +141,7 @@ class ElectionWriteSerializer(StrictInputMixin, serializers.Serializer):
     nominations_close_at = serializers.DateTimeField(required=False, allow_null=True)
     voting_opens_at = serializers.DateTimeField()
     voting_closes_at = serializers.DateTimeField()
+    opens_on_time = serializers.BooleanField(required=False)
     statement_word_limit = serializers.IntegerField(min_value=1, max_value=5000, required=False)
     ballot_order = NamedChoiceField(enum_name="BallotOrderEnum", choices=Election.BallotOrder.choices, required=False)
     electorate = NamedChoiceField(enum_name="ElectorateRuleEnum", choices=Election.Electorate.choices, required=False)

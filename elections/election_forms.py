@@ -55,6 +55,11 @@ class ElectionForm(forms.Form):
     nominations_close_at = forms.DateTimeField(required=False, widget=DATETIME)
     voting_opens_at = forms.DateTimeField(widget=DATETIME)
     voting_closes_at = forms.DateTimeField(widget=DATETIME)
+    opens_on_time = forms.BooleanField(
+        required=False,
+        label="Open voting at the opening time by itself",
+        help_text="Otherwise an organiser presses open. An election that is not ready then stays closed, saying why.",
+    )
     nomination_route = forms.ChoiceField(choices=Election.NominationRoute.choices, label="Candidates")
     nominations_needed = forms.IntegerField(
         min_value=1, max_value=1000, initial=1, help_text="Branches, or members, needed to nominate someone."

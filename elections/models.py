@@ -169,6 +169,10 @@ class Election(models.Model):
     nominations_close_at = models.DateTimeField(null=True, blank=True)
     voting_opens_at = models.DateTimeField()
     voting_closes_at = models.DateTimeField()
+    opens_on_time = models.BooleanField(
+        default=False,
+        help_text="Open voting at the opening time without anyone pressing open (Celery beat, each minute).",
+    )
     nomination_route = models.CharField(
         max_length=10, choices=NominationRoute.choices, default=NominationRoute.ORGANISER
     )

@@ -42,6 +42,7 @@ ELECTION_FIELDS = (
     "nominations_close_at",
     "voting_opens_at",
     "voting_closes_at",
+    "opens_on_time",
     "nomination_route",
     "nominations_needed",
     "withdrawal_deadline_at",
@@ -502,14 +503,18 @@ def add_question(*, actor: User, election: Election, text: str, options: list[st
 
 
 @transaction.atomic
-def open_voting(*, actor: User, election: Election, now: datetime.datetime | None = None) -> VoterRoll:
+def open_voting(
+    *, actor: User | None, election: Election, now: datetime.datetime | None = None, by_timetable: bool = False
+) -> VoterRoll:
     """Freeze the electorate into the voter roll and open voting, then send credentials in the background.
 
     The roll is written with one INSERT ... SELECT from the electorate rule (a 100,000-member roll is one
-    statement). Raises NotPermitted or ElectionRefused (too early, already open, nothing to vote on)."""
+    statement). Raises NotPermitted or ElectionRefused (too early, already open, nothing to vote on).
+    ``by_timetable`` (with no actor) is the opening on the clock (open_due_elections)."""
     now = now or timezone.now()
     election = Election.objects.select_for_update().get(pk=election.pk)
-    _require_manager(actor, election)
+    if not (by_timetable and actor is None):
+        _require_manager(actor, election)
     _require_draft(election, "the roll")
     if now < election.voting_opens_at:
         raise ElectionRefused(f"Voting opens at {timezone.localtime(election.voting_opens_at):%H:%M on %d %B %Y}.")
@@ -552,6 +557,31 @@ def open_voting(*, actor: User, election: Election, now: datetime.datetime | Non
     election_id = election.pk
     transaction.on_commit(lambda: _schedule_credentials(election_id))
     return roll
+
+
+def open_due_elections(*, now: datetime.datetime | None = None) -> dict[str, list[int]]:
+    """Open every election set to open on time whose opening time has come (Celery beat, each minute).
+
+    An election that is not ready (too few candidates, no questions, the voting period already over) stays
+    in draft, and the refusal is audited once on the election so its organisers see why. Returns the ids
+    opened and the ids not ready; running it again opens nothing more."""
+    from crm.models import AuditEntry
+
+    now = now or timezone.now()
+    done: dict[str, list[int]] = {"opened": [], "not_ready": []}
+    due = Election.objects.filter(status=Election.Status.DRAFT, opens_on_time=True, voting_opens_at__lte=now)
+    for election in due.order_by("voting_opens_at", "pk"):
+        try:
+            open_voting(actor=None, election=election, now=now, by_timetable=True)
+        except ElectionRefused as refusal:
+            done["not_ready"].append(election.pk)
+            summary = f"Could not open voting on time: {refusal.message}"
+            seen = AuditEntry.objects.filter(target_type="elections.election", target_id=election.pk, summary=summary)
+            if not seen.exists():
+                record_audit(actor=None, action="update", target=election, summary=summary)
+            continue
+        done["opened"].append(election.pk)
+    return done
 
 
 def _schedule_credentials(election_id: int) -> None:
