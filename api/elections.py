@@ -32,7 +32,7 @@ from elections import selectors
 from elections.ballot_views import _may_see_results, results_context
 from elections.models import Election, Method, Rule
 from elections.permissions import can_manage_election, can_scrutinise, can_see_turnout
-from elections.services import setup
+from elections.services import closing, nominations, setup
 
 from .fields import NamedChoiceField, ScopedPrimaryKeyRelatedField
 from .serializers import StrictInputMixin
@@ -181,6 +181,35 @@ class QuestionWriteSerializer(StrictInputMixin, serializers.Serializer):
     options = serializers.ListField(child=serializers.CharField(max_length=200), min_length=2, max_length=20)
 
 
+class NoInputSerializer(StrictInputMixin, serializers.Serializer):
+    """A step that takes nothing: any field sent is refused, so nobody thinks it did something."""
+
+
+class BranchNominationWriteSerializer(StrictInputMixin, serializers.Serializer):
+    """As on the page: the nominee by membership number (a branch may nominate a member of another branch)."""
+
+    branch = ScopedPrimaryKeyRelatedField(model=Branch, scope=branches_visible_to)
+    membership_number = serializers.CharField(max_length=20)
+
+    def validate_membership_number(self, value: str) -> Member:
+        member = Member.objects.filter(membership_number__iexact=value.strip()).first()
+        if member is None:
+            raise serializers.ValidationError("No member has that number.")
+        return member
+
+
+NOMINATIONS = inline_serializer(
+    "Nominee",
+    {
+        "nominee": serializers.CharField(),
+        "nominations": serializers.IntegerField(),
+        "is_enough": serializers.BooleanField(),
+        "is_standing": serializers.BooleanField(),
+    },
+    many=True,
+)
+
+
 TURNOUT_ROW = inline_serializer(
     "TurnoutRow",
     {
@@ -292,6 +321,71 @@ class ElectionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data.is_valid(raise_exception=True)
         candidate = setup.add_candidate(actor=request.user, election=election, **data.validated_data)
         return Response(CandidateSerializer(candidate).data, status=status.HTTP_201_CREATED)
+
+    def _step(self, request: Request, run: Any) -> Response:
+        election = self.get_object()
+        NoInputSerializer(data=request.data or {}).is_valid(raise_exception=True)
+        return self._response(run(election), status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Open voting: freeze the roll and send credentials (from the opening time; the same checks as the "
+        "page)",
+        request=None,
+        responses={200: ElectionSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="open")
+    def open_voting(self, request: Request, pk: str | None = None) -> Response:
+        def run(election: Election) -> Election:
+            setup.open_voting(actor=request.user, election=election)
+            return election
+
+        return self._step(request, run)
+
+    @extend_schema(
+        summary="Close voting, seal and count (after the closing time)",
+        request=None,
+        responses={200: ElectionSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        return self._step(request, lambda election: closing.close_election(actor=request.user, election=election))
+
+    @extend_schema(
+        summary="Publish certified results",
+        request=None,
+        responses={200: ElectionSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk: str | None = None) -> Response:
+        return self._step(request, lambda election: closing.publish_results(actor=request.user, election=election))
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Nominees and their nominations (organisers managing the election, scrutineers)",
+        responses={200: NOMINATIONS, **NOT_FOUND},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Record a branch's nomination (an organiser for that branch), within the nomination window",
+        request=BranchNominationWriteSerializer,
+        responses={201: NOMINATIONS, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def nominations(self, request: Request, pk: str | None = None) -> Response:
+        election = self.get_object()
+        if request.method == "POST":
+            data = BranchNominationWriteSerializer(data=request.data, context=self.get_serializer_context())
+            data.is_valid(raise_exception=True)
+            nominations.nominate_by_branch(
+                actor=request.user,
+                election=election,
+                branch=data.validated_data["branch"],
+                nominee=data.validated_data["membership_number"],
+            )
+            return Response(selectors.nominations_of(election), status=status.HTTP_201_CREATED)
+        if not (can_manage_election(request.user, election) or can_scrutinise(request.user)):
+            raise PermissionDenied("Nominations are for the election's organisers and scrutineers.")
+        return Response(selectors.nominations_of(election))
 
     @extend_schema(
         summary="Add a question (ballots on questions)",
