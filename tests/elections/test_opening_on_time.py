@@ -59,7 +59,7 @@ def test_an_election_not_ready_stays_in_draft_and_says_why_once(union):
 def test_the_task_runs_the_service_and_beat_runs_it_each_minute(union):
     election = contest(union.users.national, [union.members.rep, union.members.oak], **later())
     Election.objects.filter(pk=election.pk).update(voting_opens_at=timezone.now() - datetime.timedelta(minutes=1))
-    assert open_due_elections.delay().get() == {"opened": [election.pk], "not_ready": []}
+    assert open_due_elections.apply().get() == {"opened": [election.pk], "not_ready": []}
     schedule = settings.CELERY_BEAT_SCHEDULE["open-due-elections"]
     assert schedule == {"task": "elections.tasks.open_due_elections", "schedule": 60}
 
