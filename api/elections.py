@@ -25,12 +25,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.models import Branch, Member, Region
+from crm.models.equalities import STRANDS
 from crm.selectors import branches_visible_to, members_visible_to, regions_visible_to
+from crm.selectors.equalities import SMALL
 from elections import selectors
 from elections.ballot_views import _may_see_results, results_context
 from elections.models import Election, Method, Rule
 from elections.permissions import can_manage_election, can_scrutinise, can_see_turnout
-from elections.services import setup
+from elections.services import closing, nominations, setup
 
 from .fields import NamedChoiceField, ScopedPrimaryKeyRelatedField
 from .serializers import StrictInputMixin
@@ -77,12 +79,14 @@ class ElectionSerializer(serializers.ModelSerializer):
             "max_choices",
             "reserved_seats",
             "reserved_label",
+            "reserved_strand",
             "region",
             "branch",
             "nominations_open_at",
             "nominations_close_at",
             "voting_opens_at",
             "voting_closes_at",
+            "opens_on_time",
             "statement_word_limit",
             "ballot_order",
             "electorate",
@@ -124,12 +128,20 @@ class ElectionWriteSerializer(StrictInputMixin, serializers.Serializer):
     max_choices = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
     reserved_seats = serializers.IntegerField(min_value=0, max_value=100, required=False)
     reserved_label = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    reserved_strand = NamedChoiceField(
+        enum_name="ReservedStrandEnum",
+        choices=STRANDS,
+        required=False,
+        allow_blank=True,
+        help_text="Reserved seats for a strand's members: each candidate counts themselves in, from their own answers.",
+    )
     region = ScopedPrimaryKeyRelatedField(model=Region, scope=regions_visible_to, required=False, allow_null=True)
     branch = ScopedPrimaryKeyRelatedField(model=Branch, scope=branches_visible_to, required=False, allow_null=True)
     nominations_open_at = serializers.DateTimeField(required=False, allow_null=True)
     nominations_close_at = serializers.DateTimeField(required=False, allow_null=True)
     voting_opens_at = serializers.DateTimeField()
     voting_closes_at = serializers.DateTimeField()
+    opens_on_time = serializers.BooleanField(required=False)
     statement_word_limit = serializers.IntegerField(min_value=1, max_value=5000, required=False)
     ballot_order = NamedChoiceField(enum_name="BallotOrderEnum", choices=Election.BallotOrder.choices, required=False)
     electorate = NamedChoiceField(enum_name="ElectorateRuleEnum", choices=Election.Electorate.choices, required=False)
@@ -169,13 +181,44 @@ class QuestionWriteSerializer(StrictInputMixin, serializers.Serializer):
     options = serializers.ListField(child=serializers.CharField(max_length=200), min_length=2, max_length=20)
 
 
+class NoInputSerializer(StrictInputMixin, serializers.Serializer):
+    """A step that takes nothing: any field sent is refused, so nobody thinks it did something."""
+
+
+class BranchNominationWriteSerializer(StrictInputMixin, serializers.Serializer):
+    """As on the page: the nominee by membership number (a branch may nominate a member of another branch)."""
+
+    branch = ScopedPrimaryKeyRelatedField(model=Branch, scope=branches_visible_to)
+    membership_number = serializers.CharField(max_length=20)
+
+    def validate_membership_number(self, value: str) -> Member:
+        member = Member.objects.filter(membership_number__iexact=value.strip()).first()
+        if member is None:
+            raise serializers.ValidationError("No member has that number.")
+        return member
+
+
+NOMINATIONS = inline_serializer(
+    "Nominee",
+    {
+        "nominee": serializers.CharField(),
+        "nominations": serializers.IntegerField(),
+        "is_enough": serializers.BooleanField(),
+        "is_standing": serializers.BooleanField(),
+    },
+    many=True,
+)
+
+
 TURNOUT_ROW = inline_serializer(
     "TurnoutRow",
     {
         "id": serializers.IntegerField(allow_null=True),
         "name": serializers.CharField(),
-        "on_roll": serializers.IntegerField(),
-        "voted": serializers.IntegerField(),
+        "on_roll": serializers.IntegerField(allow_null=True, help_text="Null where suppressed (strand rolls)."),
+        "voted": serializers.IntegerField(allow_null=True, help_text="Null where suppressed (strand rolls)."),
+        "on_roll_shown": serializers.CharField(help_text='The figure, "<5" or "hidden".'),
+        "voted_shown": serializers.CharField(help_text='The figure, "<5" or "hidden".'),
         "percent": serializers.FloatField(allow_null=True),
     },
 )
@@ -183,8 +226,9 @@ TURNOUT = inline_serializer(
     "Turnout",
     {
         "by": serializers.CharField(),
-        "on_roll": serializers.IntegerField(),
-        "voted": serializers.IntegerField(),
+        "on_roll": serializers.IntegerField(allow_null=True),
+        "voted": serializers.IntegerField(allow_null=True),
+        "is_suppressed": serializers.BooleanField(),
         "percent": serializers.FloatField(allow_null=True),
         "rows": TURNOUT_ROW,
     },
@@ -193,13 +237,14 @@ ROLL = inline_serializer(
     "RollCounts",
     {
         "is_frozen": serializers.BooleanField(),
-        "total": serializers.IntegerField(),
+        "total": serializers.IntegerField(allow_null=True, help_text="Null when a strand's roll has under 5."),
         "by_branch": inline_serializer(
             "RollBranchCount",
             {
                 "branch": serializers.IntegerField(),
                 "name": serializers.CharField(),
-                "members": serializers.IntegerField(),
+                "members": serializers.IntegerField(allow_null=True, help_text="Null where suppressed."),
+                "shown": serializers.CharField(help_text='The figure, "<5" or "hidden".'),
             },
             many=True,
         ),
@@ -277,6 +322,71 @@ class ElectionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMode
         candidate = setup.add_candidate(actor=request.user, election=election, **data.validated_data)
         return Response(CandidateSerializer(candidate).data, status=status.HTTP_201_CREATED)
 
+    def _step(self, request: Request, run: Any) -> Response:
+        election = self.get_object()
+        NoInputSerializer(data=request.data or {}).is_valid(raise_exception=True)
+        return self._response(run(election), status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Open voting: freeze the roll and send credentials (from the opening time; the same checks as the "
+        "page)",
+        request=None,
+        responses={200: ElectionSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="open")
+    def open_voting(self, request: Request, pk: str | None = None) -> Response:
+        def run(election: Election) -> Election:
+            setup.open_voting(actor=request.user, election=election)
+            return election
+
+        return self._step(request, run)
+
+    @extend_schema(
+        summary="Close voting, seal and count (after the closing time)",
+        request=None,
+        responses={200: ElectionSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        return self._step(request, lambda election: closing.close_election(actor=request.user, election=election))
+
+    @extend_schema(
+        summary="Publish certified results",
+        request=None,
+        responses={200: ElectionSerializer, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, pk: str | None = None) -> Response:
+        return self._step(request, lambda election: closing.publish_results(actor=request.user, election=election))
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Nominees and their nominations (organisers managing the election, scrutineers)",
+        responses={200: NOMINATIONS, **NOT_FOUND},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Record a branch's nomination (an organiser for that branch), within the nomination window",
+        request=BranchNominationWriteSerializer,
+        responses={201: NOMINATIONS, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def nominations(self, request: Request, pk: str | None = None) -> Response:
+        election = self.get_object()
+        if request.method == "POST":
+            data = BranchNominationWriteSerializer(data=request.data, context=self.get_serializer_context())
+            data.is_valid(raise_exception=True)
+            nominations.nominate_by_branch(
+                actor=request.user,
+                election=election,
+                branch=data.validated_data["branch"],
+                nominee=data.validated_data["membership_number"],
+            )
+            return Response(selectors.nominations_of(election), status=status.HTTP_201_CREATED)
+        if not (can_manage_election(request.user, election) or can_scrutinise(request.user)):
+            raise PermissionDenied("Nominations are for the election's organisers and scrutineers.")
+        return Response(selectors.nominations_of(election))
+
     @extend_schema(
         summary="Add a question (ballots on questions)",
         request=QuestionWriteSerializer,
@@ -302,7 +412,12 @@ class ElectionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMode
         if election.status == Election.Status.DRAFT:
             preview = selectors.electorate_preview(election)
             rows = [
-                {"branch": r["branch_id"], "name": r["branch__name"], "members": r["members"]}
+                {
+                    "branch": r["branch_id"],
+                    "name": r["branch__name"],
+                    "members": r["members"],
+                    "shown": r["members_shown"],
+                }
                 for r in preview["branches"]
             ]
             return Response(
@@ -316,11 +431,17 @@ class ElectionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMode
             )
         entries = election.roll.entries
         by_branch = selectors.turnout(request.user, election, by="branch")["rows"]
+        total = entries.count()
+        if election.electorate == Election.Electorate.STRAND and total < SMALL:
+            total = None  # a strand's roll: small numbers are not shown (see "Strand elections" in the README)
         return Response(
             {
                 "is_frozen": True,
-                "total": entries.count(),
-                "by_branch": [{"branch": r["id"], "name": r["name"], "members": r["on_roll"]} for r in by_branch],
+                "total": total,
+                "by_branch": [
+                    {"branch": r["id"], "name": r["name"], "members": r["on_roll"], "shown": r["on_roll_shown"]}
+                    for r in by_branch
+                ],
                 "late_additions": entries.filter(is_late_addition=True).count(),
                 "credentials_sent": entries.filter(credential_hash__isnull=False).count(),
             }

@@ -253,6 +253,7 @@ CELERY_BEAT_SCHEDULE = {
     "record-event-no-shows": {"task": "events.tasks.record_due_no_shows", "schedule": 60 * 60},
     # Elections close on time even if nobody presses the button.
     "close-due-elections": {"task": "elections.tasks.close_due_elections", "schedule": 60},
+    "open-due-elections": {"task": "elections.tasks.open_due_elections", "schedule": 60},
 }
 
 REST_FRAMEWORK = {

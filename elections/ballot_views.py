@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,16 +18,24 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from crm.errors import ServiceError
 from elections import selectors
 from elections.counting.report import stage_table, svg_chart
-from elections.election_forms import AcceptNominationForm, MemberNominationForm, read_ballot
-from elections.models import Count, Election, RollEntry
+from elections.election_forms import AcceptNominationForm, MemberNominationForm, ReservedSeatsForm, read_ballot
+from elections.models import Candidate, Count, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise
 from elections.services import nominations, setup
-from elections.services.voting import BallotPaper, BallotRefused, CredentialRefused, cast_ballot, check_choices
+from elections.services.voting import (
+    BallotPaper,
+    BallotRefused,
+    CredentialRefused,
+    cast_ballot,
+    check_choices,
+    votable_election,
+)
 from elections.services.voting import check_credential as credential_check
 
 MAX_CHOICES_JSON = 20_000
@@ -105,9 +114,22 @@ def _ballot_page(request: HttpRequest, paper: BallotPaper, credential: str, **ex
     return render(request, "elections/vote.html", context, status=400 if context["errors"] else 200)
 
 
+def _from_another_site(request: HttpRequest) -> bool:
+    """A browser posting a form says where the page came from (Origin, else Referer); a cross-site post is
+    refused. (The credential in the form is what authorises a cast: see "Casting speed" in the README.)"""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return bool(source)  # no header: not a browser's cross-site form post; "null": an opaque origin
+    parts = urlsplit(source)
+    return parts.netloc != request.get_host() or (request.is_secure() and parts.scheme != "https")
+
+
+@csrf_exempt  # no cookie or session for a voting link: the one-time credential is the key (README)
 @private
 def vote(request: HttpRequest, election_id: int) -> HttpResponse:
-    election = Election.objects.filter(pk=election_id).exclude(status=Election.Status.DRAFT).first()
+    if request.method == "POST" and _from_another_site(request):
+        return HttpResponse("This ballot can only be sent from this site's own ballot page.", status=403)
+    election = votable_election(election_id)
     if election is None:
         raise Http404("No such election.")
     credential = (request.POST if request.method == "POST" else request.GET).get("credential", "")
@@ -169,11 +191,24 @@ def my_ballots(request: HttpRequest) -> HttpResponse:
     member = request.user.member
     entries = selectors.roll_entries_of(member) if member else RollEntry.objects.none()
     open_nominations = selectors.nominations_open_to(member) if member else []
+    standing = (
+        Candidate.objects.filter(
+            member=member,
+            withdrawn_at__isnull=True,
+            election__status=Election.Status.DRAFT,
+            election__reserved_seats__gt=0,
+        )
+        .exclude(election__reserved_strand="")
+        .select_related("election")
+        if member
+        else []
+    )
     return render(
         request,
         "elections/my_ballots.html",
         {
             "entries": entries,
+            "standing": standing,
             "open_nominations": open_nominations,
             "nominate_form": MemberNominationForm(),
             "accept_form": AcceptNominationForm(),
@@ -221,6 +256,24 @@ def my_acceptance(request: HttpRequest, election_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, f"You are standing in {election.title}.")
+    return redirect("elections:my_ballots")
+
+
+@login_required
+@require_POST
+def my_reserved_seats(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    """A candidate counts themselves in (or out) for their election's reserved seats for a strand."""
+    candidate = Candidate.objects.filter(pk=candidate_id, member_id=request.user.member_id).first()
+    if candidate is None or not request.user.member_id:
+        raise Http404("No such candidacy.")
+    form = ReservedSeatsForm(request.POST)
+    form.is_valid()  # a single optional tick: anything else reads as not ticked
+    try:
+        setup.count_for_reserved_seats(actor=request.user, candidate=candidate, counts=form.cleaned_data["counts"])
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Saved.")
     return redirect("elections:my_ballots")
 
 

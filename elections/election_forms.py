@@ -11,8 +11,10 @@ from django.http import QueryDict
 from crm.models import Member, Sector
 from crm.selectors import branches_visible_to, members_visible_to, regions_visible_to
 from elections.models import Election, Method, Rule
+from elections.services.setup import STRAND_GROUPS
 from elections.services.voting import BallotPaper
 
+STRAND_CHOICES = [(name, label[0].upper() + label[1:]) for name, label in STRAND_GROUPS.items()]
 SMALL_NUMBER = re.compile(r"[0-9]{1,4}")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -36,6 +38,12 @@ class ElectionForm(forms.Form):
     reserved_label = forms.CharField(
         max_length=100, required=False, label="Reserved seats are for", help_text="For example: women members."
     )
+    reserved_strand = forms.ChoiceField(
+        choices=[("", "No strand"), *STRAND_CHOICES],
+        required=False,
+        label="Reserved seats for an equalities strand",
+        help_text="Candidates count themselves in from their own equalities answers; nobody else sees them.",
+    )
     region = forms.ModelChoiceField(
         queryset=None,
         required=False,
@@ -47,6 +55,11 @@ class ElectionForm(forms.Form):
     nominations_close_at = forms.DateTimeField(required=False, widget=DATETIME)
     voting_opens_at = forms.DateTimeField(widget=DATETIME)
     voting_closes_at = forms.DateTimeField(widget=DATETIME)
+    opens_on_time = forms.BooleanField(
+        required=False,
+        label="Open voting at the opening time by itself",
+        help_text="Otherwise an organiser presses open. An election that is not ready then stays closed, saying why.",
+    )
     nomination_route = forms.ChoiceField(choices=Election.NominationRoute.choices, label="Candidates")
     nominations_needed = forms.IntegerField(
         min_value=1, max_value=1000, initial=1, help_text="Branches, or members, needed to nominate someone."
@@ -65,6 +78,12 @@ class ElectionForm(forms.Form):
     electorate_sectors = forms.MultipleChoiceField(choices=Sector.choices, required=False, label="Sectors")
     electorate_categories = forms.MultipleChoiceField(
         choices=Member.Category.choices, required=False, label="Categories"
+    )
+    electorate_strand = forms.ChoiceField(
+        choices=[("", "Choose a strand"), *STRAND_CHOICES],
+        required=False,
+        label="Strand",
+        help_text="Members who self-identify with it in their own equalities answers, within the area above.",
     )
     requires_good_standing = forms.BooleanField(required=False, initial=True, label="Only members in good standing")
     cut_off_on = forms.DateField(
@@ -85,6 +104,7 @@ class ElectionForm(forms.Form):
         "workplace": "electorate_workplaces",
         "sector": "electorate_sectors",
         "category": "electorate_categories",
+        "strand": "electorate_strand",
     }
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -102,6 +122,8 @@ class ElectionForm(forms.Form):
         field = cls.VALUE_FIELDS.get(election.electorate)
         if field == "electorate_workplaces":
             data[field] = ", ".join(str(v) for v in election.electorate_values)
+        elif field == "electorate_strand":
+            data[field] = (election.electorate_values or [""])[0]
         elif field:
             data[field] = election.electorate_values
         return data
@@ -119,6 +141,8 @@ class ElectionForm(forms.Form):
         values = data.get(field) if field else []
         if field in ("electorate_regions", "electorate_branches"):
             values = [obj.pk for obj in values]
+        elif field == "electorate_strand":
+            values = [values] if values else []
         for name in self.VALUE_FIELDS.values():
             data.pop(name, None)
         data["electorate_values"] = list(values or [])
@@ -258,3 +282,8 @@ class MemberNominationForm(forms.Form):
 class AcceptNominationForm(forms.Form):
     statement = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False, max_length=40000)
     has_consented = forms.BooleanField(required=False, label="I consent to stand in this election")
+    count_for_reserved_seats = forms.BooleanField(required=False, label="Count me for the reserved seats")
+
+
+class ReservedSeatsForm(forms.Form):
+    counts = forms.BooleanField(required=False, label="Count me for the reserved seats")

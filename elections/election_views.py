@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from crm.errors import ServiceError
 from crm.models import AuditEntry, Message
+from crm.selectors.equalities import SMALL
 from elections import selectors
 from elections.election_forms import (
     BranchNominationForm,
@@ -110,6 +111,9 @@ def election_detail(request: HttpRequest, election_id: int) -> HttpResponse:
         else None,
         "roll": roll,
         "roll_size": roll.entries.count() if roll else 0,
+        "roll_is_suppressed": bool(roll)
+        and election.electorate == Election.Electorate.STRAND
+        and roll.size_at_freeze < SMALL,
         "credentials_sent": roll.entries.filter(credential_hash__isnull=False).count() if roll else 0,
         "undelivered": Message.objects.filter(
             key__startswith=f"election:{election.pk}:credential:",

@@ -156,6 +156,12 @@ class Election(models.Model):
     )
     reserved_seats = models.PositiveSmallIntegerField(default=0)
     reserved_label = models.CharField(max_length=100, blank=True, help_text="For example: women members.")
+    reserved_strand = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="The equalities strand the reserved seats are for: candidates count themselves in, from their "
+        "own answers and with their consent (elections.services.setup).",
+    )
     # Who holds the election: a branch, a region, or (both empty) the whole union.
     region = models.ForeignKey("crm.Region", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     branch = models.ForeignKey("crm.Branch", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -163,6 +169,10 @@ class Election(models.Model):
     nominations_close_at = models.DateTimeField(null=True, blank=True)
     voting_opens_at = models.DateTimeField()
     voting_closes_at = models.DateTimeField()
+    opens_on_time = models.BooleanField(
+        default=False,
+        help_text="Open voting at the opening time without anyone pressing open (Celery beat, each minute).",
+    )
     nomination_route = models.CharField(
         max_length=10, choices=NominationRoute.choices, default=NominationRoute.ORGANISER
     )
@@ -248,6 +258,11 @@ class Candidate(models.Model):
     sort_name = models.CharField(max_length=150, help_text="Surname first, for ordering.")
     statement = models.TextField(blank=True)
     is_in_reserved_group = models.BooleanField(default=False)
+    reserved_group_consent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the candidate themselves asked to be counted for the reserved seats of a strand.",
+    )
     has_consented = models.BooleanField(default=False)
     ballot_position = models.PositiveSmallIntegerField(default=0)
     withdrawn_at = models.DateTimeField(null=True, blank=True)

@@ -60,4 +60,7 @@ def can_see_turnout(user: Any, election: Any) -> bool:
     patch and reps for their own workplaces (elections.selectors narrows what each sees)."""
     if not _signed_in(user):
         return False
-    return can_manage_election(user, election) or can_scrutinise(user) or user.role in ("organiser", "rep")
+    if can_manage_election(user, election) or can_scrutinise(user) or user.role == "organiser":
+        return True
+    # A rep's workplaces are too small to count a strand's members in (as for crm's equalities aggregates).
+    return user.role == "rep" and election.electorate != "strand"

@@ -15,3 +15,9 @@ def issue_credentials(election_id: int) -> int:
 def close_due_elections() -> list[int]:
     """Close, seal and count elections whose voting time is over; elections already closed are left alone."""
     return closing.close_due_elections()
+
+
+@shared_task
+def open_due_elections() -> dict[str, list[int]]:
+    """Open elections set to open on time whose opening time has come; those already open are left alone."""
+    return setup.open_due_elections()

@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", election_views.election_create, name="election_create"),
     path("my/", ballot_views.my_ballots, name="my_ballots"),
     path("my/<int:entry_id>/new-link/", ballot_views.my_new_link, name="my_new_link"),
+    path("my/candidacies/<int:candidate_id>/reserved-seats/", ballot_views.my_reserved_seats, name="my_reserved_seats"),
     path("<int:election_id>/", election_views.election_detail, name="election_detail"),
     path("<int:election_id>/edit/", election_views.election_edit, name="election_edit"),
     path("<int:election_id>/candidates/new/", election_views.candidate_add, name="candidate_add"),

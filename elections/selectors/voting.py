@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 
 from crm.models import Branch, Member, Region, User, Workplace
 from crm.selectors import members_visible_to, organiser_branch_ids, rep_workplace_ids
+from crm.selectors.equalities import SHOWN_SMALL, SMALL, STRAND_NAMES, strand_members, suppress_row
 from elections.models import Ballot, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise, can_see_turnout
 
@@ -22,8 +23,12 @@ def election_area(election: Election) -> QuerySet[Member]:
     return members
 
 
-def electorate_of(election: Election) -> QuerySet[Member]:
+def electorate_of(election: Election, *, with_strand: bool = True) -> QuerySet[Member]:
     """Who may vote under the election's rule, today: the area, narrowed by the rule and by good standing.
+
+    A strand rule keeps the members who self-identify with the strand (crm.selectors.equalities.strand_members,
+    used only inside this query: never displayed). with_strand=False leaves that part out, for checks made
+    on behalf of someone other than the member (see elections.services.nominations).
 
     Good standing on the cut-off day: active and not in arrears, and active since that day at the latest
     (the CRM keeps the day a status last changed, not a history of arrears, so arrears are as they are now).
@@ -41,8 +46,11 @@ def electorate_of(election: Election) -> QuerySet[Member]:
         members = members.filter(sector__in=values)
     elif rule == Election.Electorate.CATEGORY:
         members = members.filter(category__in=values)
-    elif rule == Election.Electorate.STRAND:
-        return members.none()  # refused when set up; needs crm's equalities answers (not built yet)
+    elif rule == Election.Electorate.STRAND and with_strand:
+        strand = values[0] if len(values) == 1 and values[0] in STRAND_NAMES else None
+        if strand is None:
+            return members.none()  # refused when set up; a hand-edited rule admits nobody
+        members = members.filter(pk__in=strand_members(strand).values("pk"))
     if election.requires_good_standing:
         members = members.in_good_standing()
         if election.cut_off_on:
@@ -52,8 +60,27 @@ def electorate_of(election: Election) -> QuerySet[Member]:
     return members
 
 
+def is_strand_election(election: Election) -> bool:
+    return election.electorate == Election.Electorate.STRAND
+
+
+def suppressed(rows: list[dict[str, Any]], field: str) -> None:
+    """Add `<field>_shown` to each row: the figure, or crm's "<5" / "hidden" (crm.selectors.equalities
+    suppress_row: the same rule as the equalities aggregates), and blank `field` where it is not shown."""
+    for row, (count, shown) in zip(rows, suppress_row([row[field] for row in rows]), strict=True):
+        row[field], row[f"{field}_shown"] = count, shown
+
+
+def _shown_total(total: int) -> str:
+    return f"{total:,}" if total >= SMALL else SHOWN_SMALL
+
+
 def electorate_preview(election: Election) -> dict[str, Any]:
-    """How many members the rule gives, by branch, before the roll is frozen."""
+    """How many members the rule gives, by branch, before the roll is frozen.
+
+    For a strand electorate a count says how many members of a branch self-identify, so the counts are
+    suppressed exactly as crm's equalities aggregates are (under 5 shown as "<5", and any figure that would
+    let one be worked out hidden too); branch names are the only other thing shown."""
     rows = list(
         electorate_of(election)
         .order_by()
@@ -61,7 +88,14 @@ def electorate_preview(election: Election) -> dict[str, Any]:
         .annotate(members=Count("id"))
         .order_by("branch__region__name", "branch__name")
     )
-    return {"total": sum(row["members"] for row in rows), "branches": rows}
+    total = sum(row["members"] for row in rows)
+    if is_strand_election(election):
+        suppressed(rows, "members")
+        shown_total = total if total >= SMALL else None
+        return {"total": shown_total, "total_shown": _shown_total(total), "branches": rows, "is_suppressed": True}
+    for row in rows:
+        row["members_shown"] = f"{row['members']:,}"
+    return {"total": total, "total_shown": f"{total:,}", "branches": rows, "is_suppressed": False}
 
 
 def elections_for(user: User) -> QuerySet[Election]:
@@ -110,8 +144,10 @@ def _entries_in_sight(user: User, election: Election) -> QuerySet[RollEntry]:
 def turnout(user: User, election: Election, *, by: str = "branch") -> dict[str, Any]:
     """Turnout so far in the part of the roll the user may see: on the roll, voted, and the percentage,
     grouped by region, branch or workplace. Counts only; the roll says *that* someone voted, never how."""
-    if not can_see_turnout(user, election) or by not in TURNOUT_GROUPS:
-        return {"by": by, "rows": [], "on_roll": 0, "voted": 0, "percent": None}
+    strand = is_strand_election(election)
+    if not can_see_turnout(user, election) or by not in TURNOUT_GROUPS or (strand and by == "workplace"):
+        # A strand election's roll is never broken down by workplace: the groups are too small to count.
+        return {"by": by, "rows": [], "on_roll": 0, "voted": 0, "percent": None, "is_suppressed": strand}
     column, model = TURNOUT_GROUPS[by]
     rows = list(
         _entries_in_sight(user, election)
@@ -134,12 +170,38 @@ def turnout(user: User, election: Election, *, by: str = "branch") -> dict[str, 
     result.sort(key=lambda r: r["name"].casefold())
     on_roll = sum(r["on_roll"] for r in result)
     voted = sum(r["voted"] for r in result)
+    percent = round(100 * voted / on_roll, 1) if on_roll else None
+    if strand:
+        # How many of a branch are on a strand's roll says how many self-identify: suppressed like crm's
+        # equalities aggregates, both columns, and no percentage from a hidden figure.
+        suppressed(result, "on_roll")
+        suppressed(result, "voted")
+        for row in result:
+            if row["on_roll"] is None or row["voted"] is None:
+                row["percent"] = None
+        if on_roll < SMALL or voted < SMALL:
+            percent = None
+        return {
+            "by": by,
+            "rows": result,
+            "on_roll": on_roll if on_roll >= SMALL else None,
+            "voted": voted if voted >= SMALL else None,
+            "on_roll_shown": _shown_total(on_roll),
+            "voted_shown": _shown_total(voted),
+            "percent": percent,
+            "is_suppressed": True,
+        }
+    for row in result:
+        row["on_roll_shown"], row["voted_shown"] = f"{row['on_roll']:,}", f"{row['voted']:,}"
     return {
         "by": by,
         "rows": result,
         "on_roll": on_roll,
         "voted": voted,
-        "percent": round(100 * voted / on_roll, 1) if on_roll else None,
+        "on_roll_shown": f"{on_roll:,}",
+        "voted_shown": f"{voted:,}",
+        "percent": percent,
+        "is_suppressed": False,
     }
 
 
@@ -147,7 +209,8 @@ def non_voters_for(user: User, election: Election) -> QuerySet[RollEntry]:
     """Members of the user's own scope who are on the roll and have not voted yet, so reps can chase them.
 
     Goes through members_visible_to (scrutineers see no member data, so nobody)."""
-    if election.status != Election.Status.VOTING or not can_see_turnout(user, election):
+    if election.status != Election.Status.VOTING or not can_see_turnout(user, election) or is_strand_election(election):
+        # Nobody lists a strand election's roll: it would say who self-identifies (the README's "Strand elections").
         return RollEntry.objects.none()
     return (
         _entries_in_sight(user, election)

@@ -35,7 +35,9 @@ def _require_window(election: Election, now: datetime.datetime) -> None:
 def _require_eligible(election: Election, nominee: Member) -> None:
     if not nominee.is_in_good_standing:
         raise ElectionRefused(f"{nominee.full_name} is not in good standing, so cannot stand.", field="nominee")
-    if not electorate_of(election).filter(pk=nominee.pk).exists():
+    # In a strand election the strand is left out here: whether someone else's nomination of a member were
+    # refused would tell the nominator how that member answered. The nominee's own acceptance checks it.
+    if not electorate_of(election, with_strand=False).filter(pk=nominee.pk).exists():
         raise ElectionRefused(f"{nominee.full_name} is not in this election's electorate.", field="nominee")
     if election.candidates.filter(member=nominee).exists():
         raise ElectionRefused(f"{nominee.full_name} is already standing.", field="nominee")
@@ -113,16 +115,21 @@ def accept_nomination(
     election: Election,
     statement: str,
     has_consented: bool,
+    count_for_reserved_seats: bool = False,
     now: datetime.datetime | None = None,
 ) -> Candidate:
     """The nominee (signed in as themselves) consents to stand, with a statement, once they have enough
-    nominations and before nominations close. Returns the candidate; audited."""
+    nominations and before nominations close. With count_for_reserved_seats they also ask to be counted for
+    the election's reserved seats for a strand, which their own equalities answers must bear out (shown
+    beside their name from then on). Returns the candidate; audited."""
     now = now or timezone.now()
     election = Election.objects.select_for_update().get(pk=election.pk)
     nominee = actor.member if actor.is_authenticated else None
     if nominee is None:
         raise NotPermitted("Only the member nominated can accept.")
     _require_window(election, now)
+    if count_for_reserved_seats and not election.reserved_strand:
+        raise ElectionRefused("This election has no reserved seats for an equalities strand.")
     count = Nomination.objects.filter(election=election, nominee=nominee).count()
     if count < election.nominations_needed:
         raise ElectionRefused(
@@ -135,6 +142,6 @@ def accept_nomination(
         member=nominee,
         name="",
         statement=statement,
-        is_in_reserved_group=False,
+        is_in_reserved_group=bool(count_for_reserved_seats) and bool(election.reserved_strand),
         has_consented=has_consented,
     )

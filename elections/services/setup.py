@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from crm.errors import NotPermitted, ServiceError
 from crm.models import Branch, Member, Message, Region, User
+from crm.selectors.equalities import STRAND_NAMES, strand_members
 from crm.services import _audit_value, record_audit
 from crm.services.messages import queue_message
 from elections.counting.questions import as_fraction
@@ -34,12 +35,14 @@ ELECTION_FIELDS = (
     "max_choices",
     "reserved_seats",
     "reserved_label",
+    "reserved_strand",
     "region",
     "branch",
     "nominations_open_at",
     "nominations_close_at",
     "voting_opens_at",
     "voting_closes_at",
+    "opens_on_time",
     "nomination_route",
     "nominations_needed",
     "withdrawal_deadline_at",
@@ -56,6 +59,13 @@ ELECTION_FIELDS = (
     "votes_support_threshold",
 )
 MAX_VALUES = 500
+# The group each strand's reserved seats are for, in the union's words (the default reserved-seats label).
+STRAND_GROUPS = {
+    "black_member": "Black members",
+    "lgbt_member": "LGBT+ members",
+    "disabled_member": "disabled members",
+    "woman_member": "women members",
+}
 
 
 class ElectionRefused(ServiceError):
@@ -77,11 +87,11 @@ def _check_values(kind: str, values: Any, actor: User, region: Region | None, br
     from crm.selectors import branches_visible_to, regions_visible_to, workplaces_visible_to
 
     if kind == Election.Electorate.STRAND:
-        raise ElectionRefused(
-            "Electorates by equalities strand are not available yet: they need the members' own equalities "
-            "answers, which are still being built. Choose another rule for now.",
-            field="electorate",
-        )
+        if not isinstance(values, list) or len(values) != 1 or values[0] not in STRAND_NAMES:
+            raise ElectionRefused(
+                f"Choose one equalities strand ({', '.join(STRAND_GROUPS.values())}).", field="electorate_values"
+            )
+        return list(values)
     if kind == Election.Electorate.ALL:
         return []
     if not isinstance(values, list) or not values:
@@ -145,10 +155,18 @@ def _clean(actor: User, data: dict[str, Any], election: Election | None) -> dict
     reserved = data.get("reserved_seats") or 0
     if not isinstance(reserved, int) or reserved < 0 or reserved > seats:
         raise ElectionRefused("Reserved seats must be between 0 and the number of seats.", field="reserved_seats")
+    strand = data.get("reserved_strand") or ""
+    if strand and strand not in STRAND_NAMES:
+        raise ElectionRefused("Choose one of the equalities strands.", field="reserved_strand")
+    if strand and not reserved:
+        raise ElectionRefused("Reserved seats for a strand need at least one reserved seat.", field="reserved_seats")
+    if strand and not str(data.get("reserved_label") or "").strip():
+        data["reserved_label"] = STRAND_GROUPS[strand]
     if reserved and not str(data.get("reserved_label") or "").strip():
         raise ElectionRefused("Name the group the reserved seats are for.", field="reserved_label")
     data["reserved_seats"] = reserved
     data["reserved_label"] = str(data.get("reserved_label") or "").strip() if reserved else ""
+    data["reserved_strand"] = strand
     if data.get("max_choices") is not None and method != Method.APPROVAL:
         data["max_choices"] = None
     region, branch = data.get("region"), data.get("branch")
@@ -191,6 +209,14 @@ def _clean(actor: User, data: dict[str, Any], election: Election | None) -> dict
     data["electorate_values"] = _check_values(
         data["electorate"], data.get("electorate_values") or [], actor, region, branch
     )
+    if data["electorate"] == Election.Electorate.STRAND and route == Election.NominationRoute.ORGANISER:
+        # Checking a candidate an organiser picks against the electorate would tell the organiser whether
+        # that member self-identifies: in a strand election candidates stand by accepting a nomination.
+        raise ElectionRefused(
+            "In an election for a strand's members, candidates are nominated (by branches or members) and "
+            "stand by accepting themselves: only they can say they belong to the strand.",
+            field="nomination_route",
+        )
     if data.get("requires_good_standing", True) and not data.get("cut_off_on"):
         data["cut_off_on"] = opens.date()
     if data.get("is_industrial_action"):
@@ -314,6 +340,8 @@ def put_on_ballot(
         raise ElectionRefused(f"Another candidate is already called {name}; add a distinguishing detail.", field="name")
     if is_in_reserved_group and not election.reserved_seats:
         raise ElectionRefused("This election has no reserved seats.", field="is_in_reserved_group")
+    if is_in_reserved_group and election.reserved_strand:
+        _require_self_identified(actor, election, member)
     candidate = Candidate.objects.create(
         election=election,
         member=member,
@@ -321,6 +349,7 @@ def put_on_ballot(
         sort_name=f"{member.last_name} {member.first_name}".strip(),
         statement=statement,
         is_in_reserved_group=is_in_reserved_group,
+        reserved_group_consent_at=timezone.now() if is_in_reserved_group and election.reserved_strand else None,
         has_consented=True,
         ballot_position=election.candidates.count() + 1,
     )
@@ -331,6 +360,55 @@ def put_on_ballot(
         member=member,
         summary=f"Added candidate {name} to {election.title}",
         changes={"election": election.pk, "name": name, "reserved_group": is_in_reserved_group},
+    )
+    return candidate
+
+
+def _require_self_identified(actor: User, election: Election, member: Member) -> None:
+    """Counting a candidate for a strand's reserved seats: only the candidate can ask (organisers never see
+    the answers, so they cannot say it for them), and only from their own answer to that strand."""
+    if not (actor.is_authenticated and actor.member_id == member.pk):
+        raise ElectionRefused(
+            f"Only the candidate can ask to be counted for the reserved seats for {election.reserved_label}, "
+            "from their own equalities answers.",
+            field="is_in_reserved_group",
+        )
+    if not strand_members(election.reserved_strand).filter(pk=member.pk).exists():
+        raise ElectionRefused(
+            f"Your equalities answers do not say you are one of the {election.reserved_label}. If they should, "
+            "update your answers on your own page first.",
+            field="is_in_reserved_group",
+        )
+
+
+@transaction.atomic
+def count_for_reserved_seats(*, actor: User, candidate: Candidate, counts: bool) -> Candidate:
+    """The candidate themselves says whether they are counted for the election's strand reserved seats (then
+    shown beside their name on the ballot and candidate list), until voting opens. Audited."""
+    election = Election.objects.select_for_update().get(pk=candidate.election_id)
+    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
+    if not (actor.is_authenticated and actor.member_id == candidate.member_id):
+        raise NotPermitted("Only the candidate can change this.")
+    _require_draft(election, "the candidates")
+    if not election.reserved_strand:
+        raise ElectionRefused("This election has no reserved seats for an equalities strand.")
+    if candidate.withdrawn_at:
+        raise ElectionRefused("You have withdrawn from this election.")
+    if counts:
+        _require_self_identified(actor, election, candidate.member)
+    if candidate.is_in_reserved_group == counts:
+        return candidate
+    candidate.is_in_reserved_group = counts
+    candidate.reserved_group_consent_at = timezone.now() if counts else None
+    candidate.save(update_fields=["is_in_reserved_group", "reserved_group_consent_at"])
+    record_audit(
+        actor=actor,
+        action="update",
+        target=candidate,
+        member=candidate.member,
+        summary=f"{candidate.name} {'asked to be' if counts else 'is no longer'} counted for the reserved seats "
+        f"for {election.reserved_label} in {election.title}",
+        changes={"reserved_group": counts},
     )
     return candidate
 
@@ -425,14 +503,18 @@ def add_question(*, actor: User, election: Election, text: str, options: list[st
 
 
 @transaction.atomic
-def open_voting(*, actor: User, election: Election, now: datetime.datetime | None = None) -> VoterRoll:
+def open_voting(
+    *, actor: User | None, election: Election, now: datetime.datetime | None = None, by_timetable: bool = False
+) -> VoterRoll:
     """Freeze the electorate into the voter roll and open voting, then send credentials in the background.
 
     The roll is written with one INSERT ... SELECT from the electorate rule (a 100,000-member roll is one
-    statement). Raises NotPermitted or ElectionRefused (too early, already open, nothing to vote on)."""
+    statement). Raises NotPermitted or ElectionRefused (too early, already open, nothing to vote on).
+    ``by_timetable`` (with no actor) is the opening on the clock (open_due_elections)."""
     now = now or timezone.now()
     election = Election.objects.select_for_update().get(pk=election.pk)
-    _require_manager(actor, election)
+    if not (by_timetable and actor is None):
+        _require_manager(actor, election)
     _require_draft(election, "the roll")
     if now < election.voting_opens_at:
         raise ElectionRefused(f"Voting opens at {timezone.localtime(election.voting_opens_at):%H:%M on %d %B %Y}.")
@@ -475,6 +557,31 @@ def open_voting(*, actor: User, election: Election, now: datetime.datetime | Non
     election_id = election.pk
     transaction.on_commit(lambda: _schedule_credentials(election_id))
     return roll
+
+
+def open_due_elections(*, now: datetime.datetime | None = None) -> dict[str, list[int]]:
+    """Open every election set to open on time whose opening time has come (Celery beat, each minute).
+
+    An election that is not ready (too few candidates, no questions, the voting period already over) stays
+    in draft, and the refusal is audited once on the election so its organisers see why. Returns the ids
+    opened and the ids not ready; running it again opens nothing more."""
+    from crm.models import AuditEntry
+
+    now = now or timezone.now()
+    done: dict[str, list[int]] = {"opened": [], "not_ready": []}
+    due = Election.objects.filter(status=Election.Status.DRAFT, opens_on_time=True, voting_opens_at__lte=now)
+    for election in due.order_by("voting_opens_at", "pk"):
+        try:
+            open_voting(actor=None, election=election, now=now, by_timetable=True)
+        except ElectionRefused as refusal:
+            done["not_ready"].append(election.pk)
+            summary = f"Could not open voting on time: {refusal.message}"
+            seen = AuditEntry.objects.filter(target_type="elections.election", target_id=election.pk, summary=summary)
+            if not seen.exists():
+                record_audit(actor=None, action="update", target=election, summary=summary)
+            continue
+        done["opened"].append(election.pk)
+    return done
 
 
 def _schedule_credentials(election_id: int) -> None:
@@ -549,6 +656,8 @@ def reissue_credential(*, actor: User, entry: RollEntry) -> Message:
     is_self = actor.is_authenticated and actor.member_id == entry.member_id
     if not (is_self or can_manage_election(actor, election)):
         raise NotPermitted("You cannot reissue this credential.")
+    if not is_self and election.electorate == Election.Electorate.STRAND:
+        raise NotPermitted("On a strand election's roll only the member can ask for a new link.")
     if election.status != Election.Status.VOTING or timezone.now() >= election.voting_closes_at:
         raise ElectionRefused("Voting is not open, so no credential can be sent.")
     if entry.has_voted:
@@ -578,6 +687,12 @@ def add_to_roll(*, actor: User, election: Election, member: Member, reason: str)
     _require_manager(actor, election)
     if election.status != Election.Status.VOTING:
         raise ElectionRefused("Members can be added to the roll only while voting is open.")
+    if election.electorate == Election.Electorate.STRAND:
+        # Whether the addition were accepted or refused would tell the organiser how the member answered.
+        raise ElectionRefused(
+            "The roll of a strand election comes only from members' own equalities answers, so it takes no "
+            "late additions. A member missing from it updates their answers and contacts the returning officer."
+        )
     reason = reason.strip()
     if not reason:
         raise ElectionRefused("Say why this member is being added.", field="reason")

@@ -70,7 +70,7 @@ def test_organisers_set_up_elections_in_their_patch_through_the_api(union):
     assert roll == {
         "is_frozen": False,
         "total": 1,
-        "by_branch": [{"branch": union.branches.york.pk, "name": "York", "members": 1}],
+        "by_branch": [{"branch": union.branches.york.pk, "name": "York", "members": 1, "shown": "1"}],
         "late_additions": 0,
         "credentials_sent": 0,
     }

@@ -39,7 +39,7 @@ def test_setup_is_validated_scoped_and_audited(union):
         ({"electorate": "branch", "electorate_values": []}, "electorate_values"),
         ({"electorate": "branch", "electorate_values": [union.branches.bristol.pk]}, "electorate_values"),
         ({"electorate": "sector", "electorate_values": ["nursery'; drop"]}, "electorate_values"),
-        ({"electorate": "strand", "electorate_values": ["women"]}, "electorate"),
+        ({"electorate": "strand", "electorate_values": ["women"]}, "electorate_values"),
         ({"kind": "ballot", "is_industrial_action": True, "turnout_threshold": "150%"}, "turnout_threshold"),
         ({"is_industrial_action": True}, "kind"),
     ]
@@ -53,8 +53,8 @@ def test_setup_is_validated_scoped_and_audited(union):
     assert change.changes["title"] == ["Branch secretary 2026", "Branch president"]
 
 
-def test_strand_electorate_says_not_yet(union):
-    with pytest.raises(ServiceError, match="not available yet"):
+def test_strand_electorate_needs_a_strand_by_name(union):
+    with pytest.raises(ServiceError, match="Choose one equalities strand"):
         setup.create_election(actor=union.users.national, details=details(electorate="strand", electorate_values=[1]))
 
 
