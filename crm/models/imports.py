@@ -46,6 +46,11 @@ class ImportJob(models.Model):
     encoding = models.CharField(max_length=20)
     delimiter = models.CharField(max_length=1)
     headers = models.JSONField(default=list)
+    checked_mobiles = models.BinaryField(
+        default=b"",
+        blank=True,
+        help_text="The dry run's reading of each mobile (zlib-compressed JSON): the import parses none again.",
+    )
     mapping = models.JSONField(default=dict, blank=True, help_text="Column heading -> member field.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
     total_rows = models.PositiveIntegerField(default=0)

@@ -480,3 +480,55 @@ def test_demo_data_can_be_flushed_after_an_import(union, organiser, run):
 def test_dates_that_are_not_day_first_or_are_in_the_future_are_rejected(union, organiser, raw):
     job = check(organiser, csv_of(f",Dee,Date,dee@example.org,,Oak Primary,teacher,active,{raw}"))
     assert job.rejected_count == 1 and rows(job)[0].problems[0][0] == "Date joined"
+
+
+def test_updates_in_a_batch_store_dates_times_and_numbers_as_the_form_would(union, organiser, run):
+    """Updates go in as one statement per batch (PostgreSQL: UPDATE ... FROM VALUES): every type arrives intact."""
+    oak = union.members.oak
+    oak.status = Member.Status.LAPSED
+    oak.save()
+    headings = "Membership number,Mobile,Status,SMS consent,In arrears"
+    job = imports.check_import(
+        actor=organiser, job=upload(organiser, f"{headings}\n{oak.membership_number},07911 123456,active,yes,no\n")
+    )
+    assert job.updated_count == 1
+    run(organiser, job)
+    oak.refresh_from_db()
+    assert oak.mobile == "+447911123456"
+    assert oak.status == Member.Status.ACTIVE
+    assert oak.sms_consent is True
+    assert oak.sms_consent_source == Member.ConsentSource.IMPORT
+    assert oak.sms_consent_at is not None
+    assert oak.has_arrears is False
+    assert oak.status_changed_on is not None
+
+
+def test_a_bad_mobile_repeated_on_several_lines_is_rejected_on_each(union, organiser):
+    text = csv_of(
+        ",Ann,One,ann@example.org,12345,Oak Primary,teacher,active,01/09/2020",
+        ",Bob,Two,bob@example.org,12345,Oak Primary,teacher,active,01/09/2020",
+        ",Cat,Three,cat@example.org,07911 123456,Oak Primary,teacher,active,01/09/2020",
+        ",Dan,Four,dan@example.org,07911 123456,Oak Primary,teacher,active,01/09/2020",
+    )
+    job = check(organiser, text)
+    assert [r.outcome for r in rows(job)] == ["rejected", "rejected", "created", "created"]
+    assert all(r.problems[0][0] == "Mobile" for r in rows(job, "rejected"))
+
+
+def test_the_import_keeps_the_dry_runs_reading_of_mobiles_and_checks_the_rest_again(union, organiser, run, monkeypatch):
+    text = csv_of(
+        ",Nina,New,nina@example.org,07911 123457,Oak Primary,teacher,active,01/09/2020",
+        ",Bad,Phone,badphone@example.org,12345,Oak Primary,teacher,active,01/09/2020",
+    )
+    job = check(organiser, text)
+    assert (job.created_count, job.rejected_count) == (1, 1)
+
+    def parse_again(raw):
+        raise AssertionError(f"{raw} parsed again")
+
+    monkeypatch.setattr(imports, "normalise_mobile", parse_again)
+    job = run(organiser, job)
+    assert (job.created_count, job.rejected_count) == (1, 1)
+    assert Member.objects.get(email="nina@example.org").mobile == "+447911123457"
+    assert not Member.objects.filter(email="badphone@example.org").exists()
+    assert rows(job, "rejected")[0].problems[0][0] == "Mobile"
