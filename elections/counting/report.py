@@ -16,6 +16,9 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+# The one formula-neutralising rule for every CSV Quorum writes (plain Python: counting stays pure).
+from crm.csvfiles import neutralise
+
 ACTION_LABELS = {"first": "First preferences", "surplus": "Surplus of", "exclusion": "Exclusion of"}
 
 
@@ -146,7 +149,7 @@ def to_csv(result: Mapping[str, Any]) -> str:
     header.append("Result")
     writer.writerow(header)
     for row in table.rows:
-        line = [_safe_cell(row.label)]
+        line = [neutralise(row.label)]  # a candidate's name may start with =, + ...
         for number, (transfer, total) in zip(table.numbers, row.cells, strict=True):
             if number > 1:
                 line.append(transfer)
@@ -154,11 +157,6 @@ def to_csv(result: Mapping[str, Any]) -> str:
         line.append(row.outcome)
         writer.writerow(line)
     return buffer.getvalue()
-
-
-def _safe_cell(text: str) -> str:
-    # A name starting with = + - @ would be run as a formula by spreadsheet programs.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 # ---- chart ---------------------------------------------------------------------------------------------
