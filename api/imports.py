@@ -211,6 +211,8 @@ class MemberExportView(QuorumAPIMixin, generics.GenericAPIView):
             (200, "text/csv"): OpenApiTypes.STR,
             400: OpenApiResponse(description="A filter value is invalid or outside your scope."),
             403: OpenApiResponse(description="Members and scrutineers cannot export."),
+            # DRF answers an unknown `?format=` (anything but csv or json) with 404 before the view runs.
+            404: OpenApiResponse(description="`format` names a format this endpoint does not offer."),
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> StreamingHttpResponse:
