@@ -35,6 +35,7 @@ from crm.views.imports import export_response
 
 from .fields import NamedChoiceField
 from .parsers import BoundedJSONParser
+from .serializers import StrictInputMixin
 from .views import ERROR_RESPONSES, NOT_FOUND, QuorumAPIMixin
 
 REPORT_ROWS_SHOWN = 500
@@ -119,7 +120,10 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-class ImportCreateSerializer(serializers.Serializer):
+class ImportCreateSerializer(StrictInputMixin, serializers.Serializer):
+    # A job's status, counts, report and times come from the import services only: refused, never ignored.
+    read_only_names = frozenset(ImportJobSerializer.Meta.fields)
+
     file = serializers.FileField(
         help_text=f"A CSV file with a heading row, up to {import_services.MAX_FILE_BYTES // 1024 // 1024} MB."
     )
@@ -211,6 +215,8 @@ class MemberExportView(QuorumAPIMixin, generics.GenericAPIView):
             (200, "text/csv"): OpenApiTypes.STR,
             400: OpenApiResponse(description="A filter value is invalid or outside your scope."),
             403: OpenApiResponse(description="Members and scrutineers cannot export."),
+            # DRF answers an unknown `?format=` (anything but csv or json) with 404 before the view runs.
+            404: OpenApiResponse(description="`format` names a format this endpoint does not offer."),
         },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> StreamingHttpResponse:

@@ -13,6 +13,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.serializers import StrictInputMixin
 from api.views import QuorumAPIMixin
 from crm.models import Campaign, Member, Message
 from crm.services import outreach
@@ -57,7 +58,10 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CampaignInputSerializer(serializers.Serializer):
+class CampaignInputSerializer(StrictInputMixin, serializers.Serializer):
+    # Status, recipients, times and the author are set by the outreach services only: refused, never ignored.
+    read_only_names = frozenset(CampaignSerializer.Meta.fields)
+
     name = serializers.CharField(max_length=120)
     channel = serializers.ChoiceField(choices=Campaign.Channel.choices)
     purpose = serializers.ChoiceField(choices=Campaign.Purpose.choices, default=Campaign.Purpose.NEWS)
@@ -100,7 +104,9 @@ class CampaignInputSerializer(serializers.Serializer):
         return event
 
 
-class ScheduleSerializer(serializers.Serializer):
+class ScheduleSerializer(StrictInputMixin, serializers.Serializer):
+    read_only_names = frozenset(CampaignSerializer.Meta.fields)
+
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 

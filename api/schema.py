@@ -16,6 +16,9 @@ FIELD_ERRORS = {
     "description": "`{field: [messages]}`, or `{non_field_errors: [messages]}`.",
     "additionalProperties": {"type": "array", "items": {"type": "string"}},
 }
+# A body that cannot be read at all (not JSON, too large) is refused before any field is looked at:
+# DRF then answers `{detail: message}`, so a 400 is one or the other.
+BAD_INPUT = {"anyOf": [FIELD_ERRORS, DETAIL]}
 
 
 def _json(description: str, schema: dict) -> dict:
@@ -36,7 +39,7 @@ class QuorumAutoSchema(AutoSchema):
             # Not JSON when the id is not a number at all: the URL then matches no API route.
             extra["404"] = {"description": "No such object or page, or outside your scope (they look the same)."}
         if self._is_list_view() or self.method in {"POST", "PUT", "PATCH"}:
-            extra["400"] = _json("Invalid input or filter value.", FIELD_ERRORS)
+            extra["400"] = _json("Invalid input or filter value, or a body that is not JSON.", BAD_INPUT)
         for code, body in extra.items():
             responses.setdefault(code, body)
         return responses

@@ -235,6 +235,7 @@ class Route:
     objects: str | None = None  # the kind of object the route's id names; out of scope answers 404
     kwargs: dict | None = None  # sample values for parameters that are not object ids
     api_resource: str | None = None  # covered in depth by the API matrix above
+    own_record: int | None = None  # what a persona gets for their own member record, whatever their role
 
 
 def _api(resource: str) -> Route:
@@ -275,6 +276,173 @@ ROUTES: dict[str, Route] = {
         for name in ("count_detail", "count_json", "count_csv", "count_blt", "count_print", "count_recount")
     },
     "elections:count_certify": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"count_id": NO_SUCH_ID}),
+    # Joining and paying (public by design: the join form, its thank-you page and the unpaid-join link sent
+    # by email, which answers only to its token; Stripe's webhook is POST only and checks Stripe's signature)
+    "join": Route(anonymous=200, allowed=SIGNED_IN),
+    "join_done": Route(anonymous=200, allowed=SIGNED_IN),
+    "join_unpaid": Route(anonymous=404, allowed=SIGNED_IN, ok=404, kwargs={"token": "not-a-token"}),
+    "join_pay": Route(anonymous=405, allowed=SIGNED_IN, ok=405, kwargs={"token": "not-a-token"}),
+    "stripe_webhook": Route(anonymous=405, allowed=SIGNED_IN, ok=405),
+    # Dues: organisers read (national admins also change rates); a member sees their own; a rep gets 403
+    # A rep sees a colleague's good standing on the member page, never their payments; their own dues they see.
+    "member_dues": Route(anonymous=302, allowed=MANAGERS | {"member_oak"}, objects="member", own_record=200),
+    "member_dues_method": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"member_id": NO_SUCH_ID}),
+    "member_dues_portal": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"member_id": NO_SUCH_ID}),
+    "member_confirm": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"member_id": NO_SUCH_ID}),
+    "dues_overview": Route(anonymous=302, allowed=MANAGERS),
+    "rate_list": Route(anonymous=302, allowed=MANAGERS),
+    "rate_create": Route(anonymous=302, allowed=frozenset({"national"})),
+    "rate_edit": Route(anonymous=302, allowed=frozenset({"national"}), ok=404, kwargs={"rate_id": NO_SUCH_ID}),
+    # Organising: reps read and log conversations at their workplaces; one member's equalities answers need
+    # the permission nobody in the fixture holds; members see their own answers only
+    "bulk_tag": Route(anonymous=302, allowed=MANAGERS),
+    "bulk_tag_job": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"job_id": "no-such-job"}),
+    "member_tag": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"member_id": NO_SUCH_ID}),
+    "conversation_create": Route(anonymous=302, allowed=STAFF, objects="member", own_record=403),  # not with yourself
+    "assessment_create": Route(anonymous=302, allowed=STAFF, objects="member", own_record=403),  # not with yourself
+    "member_equalities": Route(anonymous=302, allowed=frozenset(), objects="member"),
+    "member_equalities_edit": Route(anonymous=302, allowed=frozenset(), objects="member"),
+    "follow_up_done": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"conversation_id": NO_SUCH_ID}),
+    "my_equalities": Route(anonymous=302, allowed=frozenset({"rep_oak", "member_oak"})),
+    "my_equalities_withdraw": Route(anonymous=302, allowed=SIGNED_IN, ok=405),
+    "organising_home": Route(anonymous=302, allowed=STAFF),
+    "organising_density": Route(anonymous=302, allowed=STAFF),
+    "organising_assessments": Route(anonymous=302, allowed=STAFF),
+    "organising_without_reps": Route(anonymous=302, allowed=STAFF),
+    "equalities_summary": Route(anonymous=302, allowed=MANAGERS),
+    "follow_up_list": Route(anonymous=302, allowed=STAFF),
+    "segment_list": Route(anonymous=302, allowed=STAFF),
+    "segment_create": Route(anonymous=302, allowed=STAFF),
+    "segment_edit": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"segment_id": NO_SUCH_ID}),
+    "segment_delete": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"segment_id": NO_SUCH_ID}),
+    # Import (national admins and organisers) and export (the member list's scope, reps included)
+    "member_export": Route(anonymous=302, allowed=STAFF),
+    "import_list": Route(anonymous=302, allowed=MANAGERS),
+    "import_new": Route(anonymous=302, allowed=MANAGERS),
+    **{
+        name: Route(anonymous=302, allowed=MANAGERS, ok=404, kwargs={"job_id": NO_SUCH_ID})
+        for name in ("import_detail", "import_mapping", "import_report_csv")
+    },
+    "import_confirm": Route(anonymous=405, allowed=SIGNED_IN, ok=405, kwargs={"job_id": NO_SUCH_ID}),  # POST only
+    # Outreach: national admins and organisers; the opt-out link is public by design (it answers only to its
+    # signed token) and Twilio's webhooks are POST only, checked against Twilio's signature
+    "campaign_list": Route(anonymous=302, allowed=MANAGERS),
+    "campaign_create": Route(anonymous=302, allowed=MANAGERS),
+    "campaign_detail": Route(anonymous=302, allowed=MANAGERS, ok=404, kwargs={"campaign_id": NO_SUCH_ID}),
+    "campaign_edit": Route(anonymous=302, allowed=MANAGERS, ok=404, kwargs={"campaign_id": NO_SUCH_ID}),
+    "campaign_test": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"campaign_id": NO_SUCH_ID}),
+    "campaign_schedule": Route(anonymous=302, allowed=MANAGERS, ok=404, kwargs={"campaign_id": NO_SUCH_ID}),
+    "campaign_cancel": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"campaign_id": NO_SUCH_ID}),
+    "campaign_progress": Route(anonymous=302, allowed=MANAGERS, ok=404, kwargs={"campaign_id": NO_SUCH_ID}),
+    "outreach_inbox": Route(anonymous=302, allowed=MANAGERS),
+    "outreach_inbox_handled": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"text_id": NO_SUCH_ID}),
+    "opt_out": Route(anonymous=404, allowed=SIGNED_IN, ok=404, kwargs={"token": "not-a-token"}),
+    "twilio_status": Route(anonymous=405, allowed=SIGNED_IN, ok=405),
+    "twilio_inbound": Route(anonymous=405, allowed=SIGNED_IN, ok=405),
+    # Events: members find and register; organisers manage theirs. The calendar feed is public by design: it
+    # answers only to its signed token (a calendar app cannot sign in)
+    "events:event_list": Route(anonymous=302, allowed=SIGNED_IN),
+    "events:event_create": Route(anonymous=302, allowed=MANAGERS),
+    "events:event_detail": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"event_id": NO_SUCH_ID}),
+    "events:event_ics": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"event_id": NO_SUCH_ID}),
+    "events:event_manage": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"event_id": NO_SUCH_ID}),
+    "events:event_export": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"event_id": NO_SUCH_ID}),
+    "events:event_check_in": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"event_id": NO_SUCH_ID}),
+    "events:event_cancel": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"event_id": NO_SUCH_ID}),
+    "events:event_award": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"event_id": NO_SUCH_ID}),
+    "events:conference_motions": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"event_id": NO_SUCH_ID}),
+    "events:conference_delegates": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"event_id": NO_SUCH_ID}),
+    "events:registration_detail": Route(
+        anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"registration_id": NO_SUCH_ID}
+    ),
+    "events:registration_cancel": Route(
+        anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"registration_id": NO_SUCH_ID}
+    ),
+    "events:delegate_credential": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"delegate_id": NO_SUCH_ID}),
+    "events:calendar_feed": Route(anonymous=404, allowed=SIGNED_IN, ok=404, kwargs={"token": "not-a-token"}),
+    "events:course_list": Route(anonymous=302, allowed=SIGNED_IN),
+    "events:my_training": Route(anonymous=302, allowed=frozenset({"rep_oak", "member_oak"}), refused=404),
+    "events:member_training": Route(anonymous=302, allowed=SIGNED_IN, objects="member"),
+    "events:training_gaps": Route(anonymous=302, allowed=MANAGERS),
+    # Elections: the ballot and receipts pages are public by design (a voter's credential, not a login, opens
+    # them); anything else is for the roles in the README's table
+    "elections:election_list": Route(anonymous=302, allowed=SIGNED_IN - {"member_oak", "outsider"}),
+    "elections:election_create": Route(anonymous=302, allowed=MANAGERS),
+    "elections:my_ballots": Route(anonymous=302, allowed=SIGNED_IN),
+    "elections:my_new_link": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"entry_id": NO_SUCH_ID}),
+    "elections:election_detail": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:election_edit": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:candidate_add": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:candidate_withdraw": Route(
+        anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID, "candidate_id": NO_SUCH_ID}
+    ),
+    "elections:ballot_order": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:branch_nomination_add": Route(
+        anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}
+    ),
+    "elections:my_nomination": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:my_acceptance": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:question_add": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:election_open": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:roll_add": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:roll_reissue": Route(
+        anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID, "entry_id": NO_SUCH_ID}
+    ),
+    "elections:election_turnout": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:election_close": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:election_certify": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:election_publish": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:vote": Route(anonymous=404, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:results": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
+    "elections:receipts": Route(anonymous=404, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
+    # API areas other than the matrix above: 401 signed out; an id that does not exist answers 404 to those
+    # the endpoint serves, 403 to the rest
+    "api:member-bulk-tag": Route(anonymous=401, allowed=SIGNED_IN, ok=405),
+    "api:equalities-me": Route(anonymous=401, allowed=frozenset({"rep_oak", "member_oak"})),
+    "api:equalities-summary": Route(anonymous=401, allowed=MANAGERS),
+    "api:equalities-member": Route(anonymous=401, allowed=frozenset(), objects="member"),
+    "api:member-export": Route(anonymous=401, allowed=STAFF),
+    "api:dues-rate-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:dues-rate-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:dues-member-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:dues-payment-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:dues-payment-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:campaign-list": Route(anonymous=401, allowed=MANAGERS),
+    "api:campaign-detail": Route(anonymous=401, allowed=MANAGERS, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:campaign-cancel": Route(anonymous=401, allowed=MANAGERS, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:campaign-preview": Route(anonymous=401, allowed=MANAGERS, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:campaign-progress": Route(anonymous=401, allowed=MANAGERS, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:campaign-schedule": Route(anonymous=401, allowed=MANAGERS, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:message-list": Route(anonymous=401, allowed=MANAGERS),
+    "api:message-detail": Route(anonymous=401, allowed=MANAGERS, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:segment-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:segment-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:segment-members": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:conversation-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:conversation-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:conversation-follow-up-done": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:assessment-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:assessment-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:organising-workplace-list": Route(anonymous=401, allowed=STAFF),
+    "api:event-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:event-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:event-check-in": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:registration-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:registration-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:registration-cancel": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:training-record-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:training-record-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:election-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:election-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:election-candidates": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:election-questions": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:election-results": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:election-roll": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:election-turnout": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:import-list": Route(anonymous=401, allowed=MANAGERS),
+    "api:import-detail": Route(anonymous=401, allowed=MANAGERS, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:import-confirm": Route(anonymous=401, allowed=MANAGERS, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:import-report": Route(anonymous=401, allowed=MANAGERS, ok=404, kwargs={"pk": NO_SUCH_ID}),
     # API
     "api:token": Route(anonymous=405, allowed=SIGNED_IN, ok=405),  # POST only
     "api:schema": Route(anonymous=200, allowed=SIGNED_IN),
@@ -301,16 +469,46 @@ def url_routes() -> list[tuple[str, str, list[str]]]:
     return list(walk(get_resolver().url_patterns, "", None))
 
 
+# The email provider's webhooks (django-anymail, one route per provider it supports): public by design, as
+# a provider cannot sign in; each answers only to the shared secret in ANYMAIL's WEBHOOK_SECRET, so a GET
+# without it is refused (403) for everyone.
+ROUTES.update(
+    {
+        name: Route(anonymous=403, allowed=frozenset(), refused=403)
+        for name, _pattern, _params in url_routes()
+        if name.startswith("anymail:")
+    }
+)
+
+
+def _suggested_entry(name: str, pattern: str, params: list[str]) -> str:
+    """The ROUTES line to fill in for a route that has none: its name, a guess at what signed-out GET answers
+    (401 for the API, 302 to sign in for a page) and a placeholder for each parameter."""
+    anonymous = 401 if name.startswith("api:") else 302
+    args = [f"anonymous={anonymous}", "allowed=STAFF"]
+    if len(params) == 1 and params[0] not in {"token", "job_id"}:
+        args.append('objects="..."')  # the kind of object named by <params[0]>; see route_objects()
+    elif params:
+        args.append("kwargs={" + ", ".join(f'"{param}": NO_SUCH_ID' for param in params) + "}")
+    return f"    {name!r}: Route({', '.join(args)}),  # /{pattern}"
+
+
 def test_every_route_has_a_scope_expectation():
     missing = [
-        f"  {name or '(unnamed)'!r}: Route(anonymous=..., allowed=..., objects=...),  # {pattern}"
-        for name, pattern, _params in url_routes()
+        _suggested_entry(name or "(unnamed)", pattern, params)
+        for name, pattern, params in url_routes()
         if not pattern.startswith(ADMIN_PREFIX) and name not in ROUTES
     ]
     assert not missing, (
-        "These routes have no scope expectation. Add each to ROUTES in tests/api/test_scope_matrix.py, saying "
-        "what GET answers when signed out (anonymous), which personas it serves (allowed) and, for a route "
-        "taking an id, the kind of object (objects; add the kind to route_objects()):\n" + "\n".join(missing)
+        f"{len(missing)} route(s) have no scope expectation. Add each line below to ROUTES in "
+        "tests/api/test_scope_matrix.py and correct it from the route's permissions and its README table:\n"
+        "  anonymous: what GET answers signed out (302 to sign in, 401 for the API; a public page: 200, with the "
+        "reason in a comment)\n"
+        "  allowed: the personas served (SIGNED_IN, STAFF, MANAGERS, RESULTS, COUNTERS or a frozenset); ok: what "
+        "they get (405 for POST only); refused: what the others get (403)\n"
+        "  objects: for a route taking one id, the kind of object (add the kind to route_objects(): every "
+        "object of it in the fixture and who sees which; out of scope must answer like a nonexistent id)\n"
+        "  kwargs: otherwise, a value for each parameter (NO_SUCH_ID, or a bad token)\n\n" + "\n".join(missing)
     )
     stale = set(ROUTES) - {name for name, _pattern, _params in url_routes()}
     assert not stale, f"ROUTES names routes the URLconf no longer has: {sorted(stale)}"
@@ -376,6 +574,8 @@ def test_route_answers_each_persona_as_expected(union, route_objects, settings, 
                 assert (response.status_code, response.content) == (404, missing.content), (persona, obj)
             else:
                 expected = route.ok if persona in route.allowed else route.refused
+                if route.own_record is not None and obj == getattr(union.users, persona).member:
+                    expected = route.own_record
                 assert response.status_code == expected, (persona, obj)
 
 

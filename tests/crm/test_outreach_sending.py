@@ -41,6 +41,14 @@ def sms_outbox(settings):
     return locmem.outbox
 
 
+@pytest.fixture(autouse=True)
+def daytime(monkeypatch):
+    """Texts wait through quiet hours (21:00-08:00 UK time), so these tests send at midday UK time whenever
+    they run; the clock still moves. The quiet-hours test sets its own clock on top."""
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now().astimezone(ZoneInfo("Europe/London")).replace(hour=12))
+
+
 @pytest.fixture
 def consenting(union):
     """Rep and Owen (Oak) and Ella (Elm) agreed to texts and emails; the others did not."""
