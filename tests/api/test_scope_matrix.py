@@ -439,6 +439,30 @@ ROUTES: dict[str, Route] = {
     "api:election-results": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
     "api:election-roll": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
     "api:election-turnout": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    # Election steps (POST only) and branch nominations; an unknown election is 404 like one out of scope.
+    "api:election-open-voting": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:election-close": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:election-publish": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:election-nominations": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "elections:my_reserved_seats": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"candidate_id": NO_SUCH_ID}),
+    # Conferences and member calls: branch secretaries and members write too, so every signed-in user reaches
+    # the lists (each shows only what the user may see; the services refuse the rest).
+    "api:event-motions-deadline": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:event-delegate-allocations": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:event-stewards": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:motion-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:motion-agenda": Route(anonymous=401, allowed=SIGNED_IN, ok=405),
+    "api:motion-composite": Route(anonymous=401, allowed=SIGNED_IN, ok=405),
+    "api:motion-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:motion-amendments": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
+    "api:delegate-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:delegate-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "api:call-question-list": Route(anonymous=401, allowed=SIGNED_IN),
+    "api:call-question-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
+    "events:event_edit": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"event_id": NO_SUCH_ID}),
+    "events:steward_remove": Route(
+        anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"event_id": NO_SUCH_ID, "steward_id": NO_SUCH_ID}
+    ),
     "api:import-list": Route(anonymous=401, allowed=MANAGERS),
     "api:import-detail": Route(anonymous=401, allowed=MANAGERS, ok=404, kwargs={"pk": NO_SUCH_ID}),
     "api:import-confirm": Route(anonymous=401, allowed=MANAGERS, ok=405, kwargs={"pk": NO_SUCH_ID}),
