@@ -219,23 +219,7 @@ def cancel_event(*, actor: User, event: Event) -> Event:
 
 # Details an organiser may change once the event is made. Kind, host and course stay: they decide who runs
 # it and what it certifies, so a different one is a different event.
-EDITABLE_FIELDS = (
-    "title",
-    "description",
-    "starts_at",
-    "ends_at",
-    "venue",
-    "online_url",
-    "capacity",
-    "registration_opens_at",
-    "registration_closes_at",
-    "audience",
-    "audience_region",
-    "audience_branch",
-    "audience_sector",
-    "audience_category",
-    "audience_strand",
-)
+EDITABLE_FIELDS = tuple(f for f in EVENT_FIELDS if f not in {"kind", "host_branch", "host_region", "course"})
 
 
 def _audit_value(value: Any) -> Any:
