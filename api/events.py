@@ -17,6 +17,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from crm.models import Branch, Member, Region, Sector
 from crm.models.equalities import STRANDS, EqualitiesAccess
@@ -34,7 +35,7 @@ from events.models import (
     Registration,
     Steward,
 )
-from events.permissions import can_manage_event
+from events.permissions import can_manage_event, can_view_training_gaps
 
 from .fields import NamedChoiceField, ScopedPrimaryKeyRelatedField
 from .serializers import StrictInputMixin
@@ -542,6 +543,49 @@ class TrainingRecordViewSet(QuorumAPIMixin, viewsets.ReadOnlyModelViewSet):
         if member.isdigit():
             records = records.filter(member_id=int(member))
         return records.order_by("member_id", "-completed_on", "id")
+
+
+class TrainingGapsRowSerializer(serializers.Serializer):
+    positions = serializers.IntegerField(help_text="Current rep positions held by members in scope.")
+    gaps = serializers.IntegerField(help_text="Positions whose holder still needs a course the position requires.")
+    trained_percent = serializers.IntegerField(help_text="Positions with all their training, as a percentage.")
+
+
+class RegionTrainingSerializer(TrainingGapsRowSerializer):
+    region = serializers.IntegerField(source="region.pk")
+    region_name = serializers.CharField(source="region.name")
+
+
+class BranchTrainingSerializer(RegionTrainingSerializer):
+    branch = serializers.IntegerField(source="branch.pk")
+    branch_name = serializers.CharField(source="branch.name")
+
+
+class RepStillToTrainSerializer(serializers.Serializer):
+    member = serializers.IntegerField(source="position.member_id")
+    name = serializers.CharField(source="position.member.full_name")
+    position = serializers.CharField(source="position.get_kind_display")
+    branch = serializers.IntegerField(source="position.member.branch_id")
+    missing = serializers.ListField(child=serializers.CharField(), help_text="Titles of the courses still needed.")
+
+
+class TrainingGapsSerializer(serializers.Serializer):
+    regions = RegionTrainingSerializer(many=True)
+    branches = BranchTrainingSerializer(many=True)
+    gaps = RepStillToTrainSerializer(many=True)
+
+
+class TrainingGapsView(QuorumAPIMixin, APIView):
+    """Reps by training status: the same report as the training gaps page, in the caller's patch."""
+
+    @extend_schema(
+        summary="Reps by training status, by region and branch (national admins and organisers)",
+        responses={200: TrainingGapsSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        if not can_view_training_gaps(request.user):
+            raise PermissionDenied("Training gaps are for organisers and national admins.")
+        return Response(TrainingGapsSerializer(selectors.training_gaps_for(request.user)).data)
 
 
 # --- Conferences and member calls -------------------------------------------------------------------------

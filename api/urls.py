@@ -37,6 +37,7 @@ urlpatterns = [
     path("docs/", views.SwaggerDocsView.as_view(), name="docs"),
     path("members/bulk-tag/", organising.BulkTagView.as_view(), name="member-bulk-tag"),
     path("equalities/me/", organising.MyEqualitiesView.as_view(), name="equalities-me"),
+    path("organising/training-gaps/", events.TrainingGapsView.as_view(), name="training-gaps"),
     path("equalities/summary/", organising.EqualitiesSummaryView.as_view(), name="equalities-summary"),
     path("equalities/members/<int:member_id>/", organising.MemberEqualitiesView.as_view(), name="equalities-member"),
     path("members/export/", imports.MemberExportView.as_view(), name="member-export"),

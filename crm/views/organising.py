@@ -19,6 +19,7 @@ from crm.selectors.organising import (
     workplaces_without_rep,
 )
 from crm.views import _require
+from events.permissions import can_view_training_gaps
 
 PAGE_SIZE = 50
 
@@ -27,7 +28,12 @@ PAGE_SIZE = 50
 def organising_home(request: HttpRequest) -> HttpResponse:
     _require(can_view_member_lists(request.user))
     return render(
-        request, "crm/organising/home.html", {"can_view_equalities": can_view_equalities_summary(request.user)}
+        request,
+        "crm/organising/home.html",
+        {
+            "can_view_equalities": can_view_equalities_summary(request.user),
+            "can_view_training_gaps": can_view_training_gaps(request.user),
+        },
     )
 
 

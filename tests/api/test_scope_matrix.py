@@ -424,6 +424,7 @@ ROUTES: dict[str, Route] = {
     "api:assessment-list": Route(anonymous=401, allowed=SIGNED_IN),
     "api:assessment-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
     "api:organising-workplace-list": Route(anonymous=401, allowed=STAFF),
+    "api:training-gaps": Route(anonymous=401, allowed=MANAGERS),
     "api:event-list": Route(anonymous=401, allowed=SIGNED_IN),
     "api:event-detail": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
     "api:event-check-in": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),

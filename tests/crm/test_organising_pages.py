@@ -84,10 +84,12 @@ def test_workplaces_without_a_current_workplace_rep(client, union):
     assert "Ash College" in html and "Oak Primary" not in html and "Elm Academy" not in html
 
 
-def test_the_organising_home_says_training_status_is_not_there_yet(client, union):
-    client.force_login(union.users.national)
-    html = client.get(reverse("organising_home")).content.decode()
-    assert "Reps by training status will appear here once events" in html
+def test_the_organising_home_links_reps_by_training_status_for_organisers_only(client, union):
+    gaps = reverse("events:training_gaps")
+    for persona, shown in (("national", True), ("organiser_north", True), ("rep_oak", False)):
+        client.force_login(getattr(union.users, persona))
+        html = client.get(reverse("organising_home")).content.decode()
+        assert (f'href="{gaps}"' in html) is shown, persona
 
 
 def test_seed_demo_flush_clears_organising_data_too(union):

@@ -141,3 +141,30 @@ def test_training_records_follow_the_member_scope(union, api_as, course):
     assert api_as("member_oak").get("/api/v1/training-records/").json()["count"] == 1
     ash_record = union.members.ash.certifications.get().pk
     assert api_as("organiser_north").get(f"/api/v1/training-records/{ash_record}/").status_code == 404
+
+
+# --- Reps by training status ------------------------------------------------------------------------------
+
+
+def test_reps_by_training_status_in_the_callers_patch(union, course, api_as):
+    from tests.factories import PositionFactory
+
+    PositionFactory(member=union.members.elm, workplace=union.workplaces.elm)
+    PositionFactory(member=union.members.ash, workplace=union.workplaces.ash)
+    certify(union.members.elm, course["foundation"])
+    url = "/api/v1/organising/training-gaps/"
+    north = api_as("organiser_north").get(url)
+    assert north.status_code == 200
+    body = north.json()
+    # Rita (Leeds) still needs the foundation course; Ella (York) has it; Ash (Bristol) is outside the patch.
+    assert [(g["name"], g["position"], g["missing"]) for g in body["gaps"]] == [
+        ("Rita Rep", "Workplace rep", [course["foundation"].title])
+    ]
+    assert {(b["branch_name"], b["positions"], b["gaps"], b["trained_percent"]) for b in body["branches"]} == {
+        ("Leeds", 1, 1, 0),
+        ("York", 1, 0, 100),
+    }
+    assert [(r["region_name"], r["positions"], r["gaps"]) for r in body["regions"]] == [("North", 2, 1)]
+    assert api_as("rep_oak").get(url).status_code == 403
+    assert api_as("member_oak").get(url).status_code == 403
+    assert api_as(None).get(url).status_code == 401
