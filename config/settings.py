@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "crm",
     "events",
     "elections",
+    "portal",
     "api",
 ]
 

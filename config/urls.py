@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("elections/", include("elections.urls")),
     path("events/", include("events.urls")),
+    path("me/", include("portal.urls")),
     path("", include("crm.urls")),
 ]

@@ -88,7 +88,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.role == User.Role.REP:
         return redirect("my_workplaces")
     if user.role == User.Role.MEMBER and user.member_id:
-        return redirect("member_detail", member_id=user.member_id)
+        return redirect("portal:home")
     if user.role == User.Role.SCRUTINEER:
         return redirect("elections:count_list")
     return render(request, "crm/home.html")

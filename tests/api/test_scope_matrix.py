@@ -223,6 +223,7 @@ STAFF = frozenset({"national", "organiser_north", "organiser_bristol", "rep_oak"
 MANAGERS = frozenset({"national", "organiser_north", "organiser_bristol"})
 RESULTS = frozenset({"national", "organiser_north", "organiser_bristol", "scrutineer"})
 COUNTERS = frozenset({"national", "scrutineer"})
+MEMBERS = frozenset({"rep_oak", "member_oak"})  # the personas whose account is a member's
 NO_SUCH_ID = 987_654
 
 
@@ -268,6 +269,8 @@ ROUTES: dict[str, Route] = {
     "position_end": Route(anonymous=302, allowed=MANAGERS, objects="position"),
     "workplace_detail": Route(anonymous=302, allowed=STAFF, objects="workplace"),
     "my_workplaces": Route(anonymous=302, allowed=STAFF),
+    # The member portal: a signed-in member's own pages; an account with no member record gets 403
+    "portal:home": Route(anonymous=302, allowed=MEMBERS),
     # Counts (no member data: results are for staff and scrutineers, counting for national and scrutineers)
     "elections:count_list": Route(anonymous=302, allowed=RESULTS),
     "elections:count_create": Route(anonymous=302, allowed=COUNTERS),

@@ -91,7 +91,7 @@ def test_home_sends_each_role_to_its_start_page(client, union):
     expected = {
         "national": reverse("dashboard"),
         "rep_oak": reverse("my_workplaces"),
-        "member_oak": reverse("member_detail", args=[union.members.oak.pk]),
+        "member_oak": reverse("portal:home"),
     }
     for persona, url in expected.items():
         client.force_login(getattr(union.users, persona))
