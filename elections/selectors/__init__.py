@@ -44,6 +44,7 @@ def recounts_of(count: Count) -> QuerySet[Recount]:
 
 
 from elections.selectors.voting import (  # noqa: E402, F401
+    candidate_photo_for,
     election_area,
     election_for,
     elections_for,

@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from crm.models import Branch, Member, Region, User, Workplace
 from crm.selectors import members_visible_to, organiser_branch_ids, rep_workplace_ids
 from crm.selectors.equalities import SHOWN_SMALL, SMALL, STRAND_NAMES, strand_members, suppress_row
-from elections.models import Ballot, Election, RollEntry
+from elections.models import Ballot, CandidatePhoto, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise, can_see_turnout
 
 
@@ -279,3 +279,33 @@ def nominations_open_to(member: Member) -> list[dict[str, Any]]:
                 }
             )
     return found
+
+
+def candidate_photo_for(
+    user: User, election_id: int, candidate_id: int, *, from_ballot_page: bool = False
+) -> CandidatePhoto | None:
+    """A candidate's photo if this user may see it, else None (missing and hidden look the same).
+
+    Those running or scrutinising the election, and the candidate, always; once the candidates are public
+    (nominations closed, or voting opened) and while the candidate stands: a voter holding the ballot page's
+    link to it (``from_ballot_page``, checked by the caller), staff who can see the election, and members on
+    its roll. Never anyone else: a candidate in a strand election is shown only to that election's people."""
+    from elections.services.photos import candidates_are_public, may_always_see_photo
+
+    photo = (
+        CandidatePhoto.objects.select_related("candidate__election")
+        .filter(candidate_id=candidate_id, candidate__election_id=election_id)
+        .first()
+    )
+    if photo is None:
+        return None
+    candidate, election = photo.candidate, photo.candidate.election
+    if may_always_see_photo(user, candidate, election):
+        return photo
+    if not candidates_are_public(election) or candidate.withdrawn_at:
+        return None
+    if from_ballot_page or elections_for(user).filter(pk=election.pk).exists():
+        return photo
+    member_id = getattr(user, "member_id", None) if user.is_authenticated else None
+    on_roll = bool(member_id) and RollEntry.objects.filter(roll__election=election, member_id=member_id).exists()
+    return photo if on_roll else None
