@@ -15,10 +15,11 @@ from django.utils import timezone
 from crm.errors import NotPermitted, ServiceError
 from crm.models import User
 from crm.services import record_audit
-from elections.counting import CountError, Profile, ReservedSeats, count, write_blt
+from elections.counting import CountError, Profile, ReservedSeats, write_blt
 from elections.counting.questions import count_question
 from elections.models import Ballot, Count, Election, Method, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise
+from elections.services import count_election
 
 
 def sha256(text: str) -> str:
@@ -156,13 +157,16 @@ def close_election(
         election.question_results = question_results(election, electorate)
     else:
         candidates = _candidates(election)
-        blt = write_blt(ballot_profile(election))
+        profile = ballot_profile(election)
+        blt = write_blt(profile)
         election.ballots_sha256 = sha256(blt)
         try:
-            result_json = count(
-                ballot_profile(election),
+            # No valid ballot at all (none cast, or all blank or spoilt) is counted as nobody elected.
+            result_json = count_election(
+                profile,
                 method=election.method,
                 rule=election.rule or None,
+                seats=None,
                 seed=election.seed,
                 reserved=_reserved(election, candidates),
             ).to_json()
