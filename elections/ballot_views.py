@@ -375,14 +375,7 @@ def _may_see_results(user: Any, election: Election) -> bool:
 
 
 def results_context(election: Election) -> dict[str, Any]:
-    electorate = RollEntry.objects.filter(roll__election=election).count()
-    cast = election.ballots.count()
-    context: dict[str, Any] = {
-        "election": election,
-        "electorate": electorate,
-        "cast": cast,
-        "turnout_percent": round(100 * cast / electorate, 1) if electorate else None,
-    }
+    context: dict[str, Any] = {"election": election, **selectors.results_turnout(election)}
     counted = Count.objects.filter(election=election).first()
     if counted:
         result = json.loads(counted.result_json)

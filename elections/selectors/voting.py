@@ -75,6 +75,38 @@ def _shown_total(total: int) -> str:
     return f"{total:,}" if total >= SMALL else SHOWN_SMALL
 
 
+def shown_count(election: Election, count: int) -> str:
+    """A whole-election figure (roll size, ballots cast) as it may be shown: for a strand election under 5
+    is "<5", since it says how few members of the area self-identify (the README's "Strand elections")."""
+    return _shown_total(count) if is_strand_election(election) else f"{count:,}"
+
+
+def audit_count(election: Election, count: int) -> int | str:
+    """A whole-election figure as written in the election's history: the number, or for a strand election
+    the suppressed figure (shown_count), since organisers read that history."""
+    return shown_count(election, count) if is_strand_election(election) else count
+
+
+def results_turnout(election: Election) -> dict[str, Any]:
+    """The electorate, ballots cast and turnout shown beside results (pages and API alike).
+
+    Whole-election figures only: never by region, branch or workplace. For a strand election a figure under
+    5 is shown as "<5" (its number left out) and no percentage is given from a suppressed figure."""
+    electorate = RollEntry.objects.filter(roll__election=election).count()
+    cast = Ballot.objects.filter(election=election).count()
+    percent = round(100 * cast / electorate, 1) if electorate else None
+    suppressed_any = is_strand_election(election) and (electorate < SMALL or cast < SMALL)
+    small = is_strand_election(election)
+    return {
+        "electorate": None if small and electorate < SMALL else electorate,
+        "cast": None if small and cast < SMALL else cast,
+        "electorate_shown": shown_count(election, electorate),
+        "cast_shown": shown_count(election, cast),
+        "turnout_percent": None if suppressed_any else percent,
+        "is_suppressed": suppressed_any,
+    }
+
+
 def electorate_preview(election: Election) -> dict[str, Any]:
     """How many members the rule gives, by branch, before the roll is frozen.
 

@@ -19,6 +19,7 @@ from elections.counting import CountError, Profile, ReservedSeats, write_blt
 from elections.counting.questions import count_question
 from elections.models import Ballot, Count, Election, Method, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise
+from elections.selectors import audit_count
 from elections.services import count_election
 
 
@@ -199,11 +200,11 @@ def close_election(
         actor=actor,
         action="update",
         target=election,
-        summary=f"Closed and sealed {election.title}: {cast} ballots from a roll of {electorate}"
-        + (f"; not counted: {count_error}" if count_error else ""),
+        summary=f"Closed and sealed {election.title}: {audit_count(election, cast)} ballots from a roll of "
+        f"{audit_count(election, electorate)}" + (f"; not counted: {count_error}" if count_error else ""),
         changes={
-            "ballots": cast,
-            "electorate": electorate,
+            "ballots": audit_count(election, cast),
+            "electorate": audit_count(election, electorate),
             "ballots_sha256": election.ballots_sha256,
             "roll_sha256": election.roll_sha256,
             "count_error": count_error,
