@@ -232,6 +232,7 @@ def test_the_ballot_page_shows_photos_by_a_signed_link(union, draft):
     html = page.content.decode()
     found = re.search(r'<img class="candidate-photo" src="([^"]+)" alt="([^"]+)"', html)
     assert found and found.group(2) == elm.name
+    assert 'referrerpolicy="no-referrer"' in html  # the page's address (with the credential) is not sent along
     link = found.group(1).replace("&amp;", "&")
     response = Client().get(link)  # no sign-in: the voter holds only the page
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
