@@ -249,15 +249,20 @@ ROLL = inline_serializer(
             many=True,
         ),
         "late_additions": serializers.IntegerField(),
-        "credentials_sent": serializers.IntegerField(),
+        "credentials_sent": serializers.IntegerField(
+            allow_null=True, help_text="Null for a strand roll under 5 (it would give the roll's size)."
+        ),
     },
 )
 RESULTS = inline_serializer(
     "ElectionResults",
     {
-        "electorate": serializers.IntegerField(),
-        "ballots_cast": serializers.IntegerField(),
+        "electorate": serializers.IntegerField(allow_null=True, help_text="Null when suppressed (strand, under 5)."),
+        "ballots_cast": serializers.IntegerField(allow_null=True, help_text="Null when suppressed (strand, under 5)."),
+        "electorate_shown": serializers.CharField(help_text='The figure, or "<5" for a strand election.'),
+        "ballots_cast_shown": serializers.CharField(help_text='The figure, or "<5" for a strand election.'),
         "turnout_percent": serializers.FloatField(allow_null=True),
+        "is_suppressed": serializers.BooleanField(),
         "ballots_sha256": serializers.CharField(),
         "is_published": serializers.BooleanField(),
         "count": serializers.JSONField(allow_null=True, help_text="The count, every stage (contests)."),
@@ -432,8 +437,11 @@ class ElectionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMode
         entries = election.roll.entries
         by_branch = selectors.turnout(request.user, election, by="branch")["rows"]
         total = entries.count()
+        sent: int | None = entries.filter(credential_hash__isnull=False).count()
         if election.electorate == Election.Electorate.STRAND and total < SMALL:
-            total = None  # a strand's roll: small numbers are not shown (see "Strand elections" in the README)
+            # A strand's roll: small numbers are not shown (see "Strand elections" in the README), nor the
+            # number of credentials sent, which is the roll's size once they are all out.
+            total = sent = None
         return Response(
             {
                 "is_frozen": True,
@@ -443,7 +451,7 @@ class ElectionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMode
                     for r in by_branch
                 ],
                 "late_additions": entries.filter(is_late_addition=True).count(),
-                "credentials_sent": entries.filter(credential_hash__isnull=False).count(),
+                "credentials_sent": sent,
             }
         )
 
@@ -472,14 +480,20 @@ class ElectionViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMode
         if not _may_see_results(request.user, election):
             raise Http404
         context = results_context(election)
+        questions = election.question_results
+        if questions and context["is_suppressed"]:  # the same figures, suppressed the same way
+            questions = {**questions, "electorate": context["electorate"], "ballots_cast": context["cast"]}
         return Response(
             {
                 "electorate": context["electorate"],
                 "ballots_cast": context["cast"],
+                "electorate_shown": context["electorate_shown"],
+                "ballots_cast_shown": context["cast_shown"],
                 "turnout_percent": context["turnout_percent"],
+                "is_suppressed": context["is_suppressed"],
                 "ballots_sha256": election.ballots_sha256,
                 "is_published": election.status == Election.Status.PUBLISHED,
                 "count": context.get("result"),
-                "questions": election.question_results,
+                "questions": questions,
             }
         )

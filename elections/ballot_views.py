@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
@@ -24,10 +27,16 @@ from django.views.decorators.http import require_POST
 from crm.errors import ServiceError
 from elections import selectors
 from elections.counting.report import stage_table, svg_chart
-from elections.election_forms import AcceptNominationForm, MemberNominationForm, ReservedSeatsForm, read_ballot
-from elections.models import Candidate, Count, Election, RollEntry
+from elections.election_forms import (
+    AcceptNominationForm,
+    CandidatePhotoForm,
+    MemberNominationForm,
+    ReservedSeatsForm,
+    read_ballot,
+)
+from elections.models import Candidate, CandidatePhoto, Count, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise
-from elections.services import nominations, setup
+from elections.services import nominations, photos, setup
 from elections.services.voting import (
     BallotPaper,
     BallotRefused,
@@ -39,6 +48,10 @@ from elections.services.voting import (
 from elections.services.voting import check_credential as credential_check
 
 MAX_CHOICES_JSON = 20_000
+# The ballot page needs no sign-in, so its photo links carry a signed, expiring token instead: it says only
+# "this page may show this candidate's photo", never who the voter is (no credential in an image address).
+PHOTO_SIGNER_SALT = "elections.candidate-photo"
+PHOTO_LINK_MAX_AGE = 2 * 24 * 3600
 
 
 def private(view: Any) -> Any:
@@ -96,6 +109,7 @@ def _ballot_page(request: HttpRequest, paper: BallotPaper, credential: str, **ex
                 "rank": ranks.get(pk, ""),
                 "marked": pk in marks,
                 "error": errors.get(f"rank-{pk}", ""),
+                "photo_url": _photo_link(paper.election.pk, pk) if pk in paper.photo_ids else "",
             }
             for pk, name in paper.candidates
         ],
@@ -112,6 +126,38 @@ def _ballot_page(request: HttpRequest, paper: BallotPaper, credential: str, **ex
         **extra,
     }
     return render(request, "elections/vote.html", context, status=400 if context["errors"] else 200)
+
+
+def _photo_link(election_id: int, candidate_id: int) -> str:
+    token = signing.TimestampSigner(salt=PHOTO_SIGNER_SALT).sign(f"{election_id}.{candidate_id}")
+    return reverse("elections:candidate_photo", args=[election_id, candidate_id]) + "?" + urlencode({"t": token})
+
+
+def _has_photo_link(request: HttpRequest, election_id: int, candidate_id: int) -> bool:
+    token = request.GET.get("t", "")[:200]
+    try:
+        signed = signing.TimestampSigner(salt=PHOTO_SIGNER_SALT).unsign(token, max_age=PHOTO_LINK_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    return signed == f"{election_id}.{candidate_id}"
+
+
+def candidate_photo(request: HttpRequest, election_id: int, candidate_id: int) -> HttpResponse:
+    """A candidate's photo, to whoever may see it (elections.selectors.candidate_photo_for); else 404."""
+    photo = selectors.candidate_photo_for(
+        request.user,
+        election_id,
+        candidate_id,
+        from_ballot_page=_has_photo_link(request, election_id, candidate_id),
+    )
+    if photo is None:
+        raise Http404("No such photo.")
+    response = HttpResponse(bytes(photo.image), content_type=photos.CONTENT_TYPE)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = f'inline; filename="candidate-{candidate_id}.jpg"'
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    response["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 def _from_another_site(request: HttpRequest) -> bool:
@@ -192,13 +238,8 @@ def my_ballots(request: HttpRequest) -> HttpResponse:
     entries = selectors.roll_entries_of(member) if member else RollEntry.objects.none()
     open_nominations = selectors.nominations_open_to(member) if member else []
     standing = (
-        Candidate.objects.filter(
-            member=member,
-            withdrawn_at__isnull=True,
-            election__status=Election.Status.DRAFT,
-            election__reserved_seats__gt=0,
-        )
-        .exclude(election__reserved_strand="")
+        Candidate.objects.filter(member=member, withdrawn_at__isnull=True, election__status=Election.Status.DRAFT)
+        .annotate(has_photo=Exists(CandidatePhoto.objects.filter(candidate=OuterRef("pk"))))
         .select_related("election")
         if member
         else []
@@ -212,6 +253,7 @@ def my_ballots(request: HttpRequest) -> HttpResponse:
             "open_nominations": open_nominations,
             "nominate_form": MemberNominationForm(),
             "accept_form": AcceptNominationForm(),
+            "photo_form": CandidatePhotoForm(),
         },
     )
 
@@ -279,6 +321,36 @@ def my_reserved_seats(request: HttpRequest, candidate_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def my_candidate_photo(request: HttpRequest, candidate_id: int) -> HttpResponse:
+    """A candidate sets, replaces or removes their own photo from My ballots."""
+    candidate = Candidate.objects.filter(pk=candidate_id, member_id=request.user.member_id).first()
+    if candidate is None or not request.user.member_id:
+        raise Http404("No such candidacy.")
+    if request.POST.get("action") == "remove":
+        _run_photo(request, lambda: photos.remove_candidate_photo(actor=request.user, candidate=candidate), "Removed.")
+        return redirect("elections:my_ballots")
+    form = CandidatePhotoForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("photo", ["Choose a photo to upload."])))
+        return redirect("elections:my_ballots")
+    data = form.read()
+    _run_photo(
+        request, lambda: photos.set_candidate_photo(actor=request.user, candidate=candidate, data=data), "Photo saved."
+    )
+    return redirect("elections:my_ballots")
+
+
+def _run_photo(request: HttpRequest, action: Any, success: str) -> None:
+    try:
+        action()
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+
+
+@login_required
+@require_POST
 def my_new_link(request: HttpRequest, entry_id: int) -> HttpResponse:
     entry = RollEntry.objects.filter(pk=entry_id, member_id=request.user.member_id).first()
     if entry is None or not request.user.member_id:
@@ -303,14 +375,7 @@ def _may_see_results(user: Any, election: Election) -> bool:
 
 
 def results_context(election: Election) -> dict[str, Any]:
-    electorate = RollEntry.objects.filter(roll__election=election).count()
-    cast = election.ballots.count()
-    context: dict[str, Any] = {
-        "election": election,
-        "electorate": electorate,
-        "cast": cast,
-        "turnout_percent": round(100 * cast / electorate, 1) if electorate else None,
-    }
+    context: dict[str, Any] = {"election": election, **selectors.results_turnout(election)}
     counted = Count.objects.filter(election=election).first()
     if counted:
         result = json.loads(counted.result_json)

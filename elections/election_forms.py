@@ -287,3 +287,27 @@ class AcceptNominationForm(forms.Form):
 
 class ReservedSeatsForm(forms.Form):
     counts = forms.BooleanField(required=False, label="Count me for the reserved seats")
+
+
+class CandidatePhotoForm(forms.Form):
+    """The upload only: what the file is, is decided by elections.services.photos from its bytes."""
+
+    photo = forms.FileField(
+        label="Photo",
+        help_text="A JPEG or PNG of at most 2 MB. It is resized and any location or camera details are removed.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+    )
+
+    def clean_photo(self) -> Any:
+        from elections.services.photos import MAX_UPLOAD_BYTES
+
+        upload = self.cleaned_data["photo"]
+        if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:  # refused on its size, without reading it
+            raise forms.ValidationError("The photo is larger than 2 MB; send a smaller one.")
+        return upload
+
+    def read(self) -> bytes:
+        """The file's bytes, at most one byte past the limit (the service checks the size again)."""
+        from elections.services.photos import MAX_UPLOAD_BYTES
+
+        return self.cleaned_data["photo"].read(MAX_UPLOAD_BYTES + 1)

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -18,13 +19,14 @@ from elections import selectors
 from elections.election_forms import (
     BranchNominationForm,
     CandidateForm,
+    CandidatePhotoForm,
     ElectionForm,
     QuestionForm,
     RollAdditionForm,
 )
-from elections.models import Count, Election, RollEntry
+from elections.models import CandidatePhoto, Count, Election, RollEntry
 from elections.permissions import can_create_elections, can_manage_election, can_scrutinise, can_see_turnout
-from elections.services import closing, nominations, setup
+from elections.services import closing, nominations, photos, setup
 
 
 def _election_or_404(request: HttpRequest, election_id: int) -> Election:
@@ -101,7 +103,9 @@ def election_detail(request: HttpRequest, election_id: int) -> HttpResponse:
         "election": election,
         "can_manage": manage,
         "can_scrutinise": can_scrutinise(request.user),
-        "candidates": election.candidates.select_related("member"),
+        "candidates": election.candidates.select_related("member").annotate(
+            has_photo=Exists(CandidatePhoto.objects.filter(candidate=OuterRef("pk")))
+        ),
         "questions": election.questions.all(),
         "nominations": selectors.nominations_of(election)
         if election.nomination_route != Election.NominationRoute.ORGANISER
@@ -123,6 +127,7 @@ def election_detail(request: HttpRequest, election_id: int) -> HttpResponse:
         else 0,
         "count": Count.objects.filter(election=election).first(),
         "is_certified": closing.is_certified(election),
+        "photos_shown": manage or can_scrutinise(request.user) or photos.candidates_are_public(election),
         "audit": AuditEntry.objects.filter(target_type="elections.election", target_id=election.pk)[:30]
         if manage or can_scrutinise(request.user)
         else [],
@@ -161,6 +166,39 @@ def candidate_withdraw(request: HttpRequest, election_id: int, candidate_id: int
         raise Http404("No such candidate.")
     _run(request, lambda: setup.withdraw_candidate(actor=request.user, candidate=candidate), "Withdrawn.")
     return redirect("elections:election_detail", election_id=election.pk)
+
+
+@login_required
+def candidate_photo_edit(request: HttpRequest, election_id: int, candidate_id: int) -> HttpResponse:
+    """An organiser sets, replaces or removes a candidate's photo while the election is being set up."""
+    election = _election_or_404(request, election_id)
+    _require(can_manage_election(request.user, election))
+    candidate = election.candidates.filter(pk=candidate_id).first()
+    if candidate is None:
+        raise Http404("No such candidate.")
+    if request.method == "POST" and request.POST.get("action") == "remove":
+        _run(request, lambda: photos.remove_candidate_photo(actor=request.user, candidate=candidate), "Removed.")
+        return redirect("elections:election_detail", election_id=election.pk)
+    form = CandidatePhotoForm(request.POST, request.FILES) if request.method == "POST" else CandidatePhotoForm()
+    if form.is_bound and form.is_valid():
+        try:
+            photos.set_candidate_photo(actor=request.user, candidate=candidate, data=form.read())
+        except ServiceError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, f"Photo of {candidate.name} saved.")
+            return redirect("elections:election_detail", election_id=election.pk)
+    return render(
+        request,
+        "elections/candidate_photo_form.html",
+        {
+            "form": form,
+            "election": election,
+            "candidate": candidate,
+            "has_photo": CandidatePhoto.objects.filter(candidate=candidate).exists(),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _run(request: HttpRequest, action: Any, success: str) -> bool:

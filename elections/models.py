@@ -408,3 +408,34 @@ class Ballot(models.Model):
 
     def __str__(self) -> str:
         return f"Ballot {self.receipt_code}"
+
+
+class CandidatePhoto(models.Model):
+    """A candidate's photo, re-encoded by elections.services.photos (metadata stripped, at most 600 px a side).
+
+    Kept in the database, not in media storage: it is small once re-encoded (tens of kilobytes), it must only
+    be served through a view that checks who may see it (so a public media folder would not do), and it is
+    backed up, restored and deleted with the candidate it belongs to. Its own table, so reading candidates
+    never reads the image bytes.
+    """
+
+    candidate = models.OneToOneField(Candidate, on_delete=models.CASCADE, related_name="photo")
+    image = models.BinaryField(help_text="JPEG, re-encoded: no EXIF, GPS or other metadata.")
+    width = models.PositiveSmallIntegerField()
+    height = models.PositiveSmallIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(width__gte=1, width__lte=600, height__gte=1, height__lte=600),
+                name="candidate_photo_within_size",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Photo of candidate {self.candidate_id}"

@@ -44,6 +44,8 @@ def recounts_of(count: Count) -> QuerySet[Recount]:
 
 
 from elections.selectors.voting import (  # noqa: E402, F401
+    audit_count,
+    candidate_photo_for,
     election_area,
     election_for,
     elections_for,
@@ -53,6 +55,8 @@ from elections.selectors.voting import (  # noqa: E402, F401
     nominations_open_to,
     non_voters_for,
     receipts_of,
+    results_turnout,
     roll_entries_of,
+    shown_count,
     turnout,
 )

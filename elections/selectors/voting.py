@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from crm.models import Branch, Member, Region, User, Workplace
 from crm.selectors import members_visible_to, organiser_branch_ids, rep_workplace_ids
 from crm.selectors.equalities import SHOWN_SMALL, SMALL, STRAND_NAMES, strand_members, suppress_row
-from elections.models import Ballot, Election, RollEntry
+from elections.models import Ballot, CandidatePhoto, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise, can_see_turnout
 
 
@@ -73,6 +73,38 @@ def suppressed(rows: list[dict[str, Any]], field: str) -> None:
 
 def _shown_total(total: int) -> str:
     return f"{total:,}" if total >= SMALL else SHOWN_SMALL
+
+
+def shown_count(election: Election, count: int) -> str:
+    """A whole-election figure (roll size, ballots cast) as it may be shown: for a strand election under 5
+    is "<5", since it says how few members of the area self-identify (the README's "Strand elections")."""
+    return _shown_total(count) if is_strand_election(election) else f"{count:,}"
+
+
+def audit_count(election: Election, count: int) -> int | str:
+    """A whole-election figure as written in the election's history: the number, or for a strand election
+    the suppressed figure (shown_count), since organisers read that history."""
+    return shown_count(election, count) if is_strand_election(election) else count
+
+
+def results_turnout(election: Election) -> dict[str, Any]:
+    """The electorate, ballots cast and turnout shown beside results (pages and API alike).
+
+    Whole-election figures only: never by region, branch or workplace. For a strand election a figure under
+    5 is shown as "<5" (its number left out) and no percentage is given from a suppressed figure."""
+    electorate = RollEntry.objects.filter(roll__election=election).count()
+    cast = Ballot.objects.filter(election=election).count()
+    percent = round(100 * cast / electorate, 1) if electorate else None
+    suppressed_any = is_strand_election(election) and (electorate < SMALL or cast < SMALL)
+    small = is_strand_election(election)
+    return {
+        "electorate": None if small and electorate < SMALL else electorate,
+        "cast": None if small and cast < SMALL else cast,
+        "electorate_shown": shown_count(election, electorate),
+        "cast_shown": shown_count(election, cast),
+        "turnout_percent": None if suppressed_any else percent,
+        "is_suppressed": suppressed_any,
+    }
 
 
 def electorate_preview(election: Election) -> dict[str, Any]:
@@ -279,3 +311,33 @@ def nominations_open_to(member: Member) -> list[dict[str, Any]]:
                 }
             )
     return found
+
+
+def candidate_photo_for(
+    user: User, election_id: int, candidate_id: int, *, from_ballot_page: bool = False
+) -> CandidatePhoto | None:
+    """A candidate's photo if this user may see it, else None (missing and hidden look the same).
+
+    Those running or scrutinising the election, and the candidate, always; once the candidates are public
+    (nominations closed, or voting opened) and while the candidate stands: a voter holding the ballot page's
+    link to it (``from_ballot_page``, checked by the caller), staff who can see the election, and members on
+    its roll. Never anyone else: a candidate in a strand election is shown only to that election's people."""
+    from elections.services.photos import candidates_are_public, may_always_see_photo
+
+    photo = (
+        CandidatePhoto.objects.select_related("candidate__election")
+        .filter(candidate_id=candidate_id, candidate__election_id=election_id)
+        .first()
+    )
+    if photo is None:
+        return None
+    candidate, election = photo.candidate, photo.candidate.election
+    if may_always_see_photo(user, candidate, election):
+        return photo
+    if not candidates_are_public(election) or candidate.withdrawn_at:
+        return None
+    if from_ballot_page or elections_for(user).filter(pk=election.pk).exists():
+        return photo
+    member_id = getattr(user, "member_id", None) if user.is_authenticated else None
+    on_roll = bool(member_id) and RollEntry.objects.filter(roll__election=election, member_id=member_id).exists()
+    return photo if on_roll else None

@@ -12,7 +12,17 @@ from django.utils import timezone
 
 from crm.errors import NotPermitted, ServiceError
 from crm.services import record_audit
-from elections.counting import CountError, ReservedSeats, count, decode_blt, parse_blt, write_blt
+from elections.counting import (
+    CountError,
+    Profile,
+    ReservedSeats,
+    Result,
+    Stage,
+    count,
+    decode_blt,
+    parse_blt,
+    write_blt,
+)
 from elections.models import Count, Method, Recount, Rule
 from elections.permissions import can_run_counts
 
@@ -31,10 +41,105 @@ def _reserved(seats: int, group: Iterable[int], label: str) -> ReservedSeats | N
     return ReservedSeats(seats=seats, group=frozenset(n - 1 for n in group), label=label or "the reserved group")
 
 
-def _run(blt_text: str, *, method: str, rule: str, seats: int | None, seed: str, reserved: ReservedSeats | None) -> str:
-    return count(
-        parse_blt(blt_text), method=method, rule=rule or None, seats=seats, seed=seed, reserved=reserved
-    ).to_json()
+NO_VALID_VOTES = "No valid votes: no candidate elected, and the seats are unfilled."
+
+
+def no_valid_votes_result(
+    profile: Profile, *, method: str, rule: str | None, seed: str, reserved: ReservedSeats | None
+) -> Result:
+    """The result of a poll with no valid ballot (none cast, or all blank or spoilt): nobody elected.
+
+    One first stage with every total at nought, so the count pages, the stage table, its CSV and the chart
+    show it like any other count. Built here, not in elections.counting, which refuses an empty poll (a BLT
+    file with no valid ballot is a mistake to report); an election that nobody validly voted in is a fact to
+    record, certify and publish."""
+    zeros = [0] * len(profile.candidates)
+    return Result(
+        method=method,
+        rule=(rule or "scottish") if method == Method.STV else None,
+        seats=profile.seats,
+        precision=0,
+        candidates=list(profile.candidates),
+        valid_poll=0,
+        quota=None,
+        stages=[
+            Stage(
+                number=1,
+                action="first",
+                subjects=[],
+                totals=zeros,
+                transfers=list(zeros),
+                non_transferable=0,
+                non_transferable_change=0,
+                note=NO_VALID_VOTES,
+            )
+        ],
+        elected=[],
+        ties=[],
+        seed=seed,
+        title=profile.title,
+        withdrawn=profile.withdrawn,
+        invalid=profile.invalid,
+        reserved=reserved,
+        notes=[NO_VALID_VOTES],
+    )
+
+
+def count_election(
+    profile: Profile, *, method: str, rule: str | None, seats: int | None, seed: str, reserved: ReservedSeats | None
+) -> Result:
+    """Count an election's sealed ballots with elections.counting, except that a poll with no valid ballot
+    elects nobody (counting refuses it for IRV and STV, and FPTP and approval would draw lots between
+    candidates on nought votes). Raises CountError for anything else that cannot be counted."""
+    profile = profile.with_seats(seats)
+    if profile.valid_poll == 0:
+        return no_valid_votes_result(profile, method=method, rule=rule, seed=seed, reserved=reserved)
+    return count(profile, method=method, rule=rule or None, seed=seed, reserved=reserved)
+
+
+def _empty_poll(blt_text: str, stored_result_json: str) -> Profile | None:
+    """The profile of an election's sealed ballots when they hold no valid ballot, else None.
+
+    elections.counting's BLT reader refuses a file with no valid ballot, so an empty poll is read the other
+    way round: it is the profile of the stored result's candidates, withdrawals, seats, title and number of
+    blank or spoilt ballots, with no ballots, exactly when that profile's canonical BLT is the stored BLT
+    byte for byte."""
+    try:
+        stored = json.loads(stored_result_json)
+        if stored.get("valid_poll") != 0:
+            return None
+        names = list(stored["candidates"])
+        profile = Profile(
+            candidates=names,
+            seats=int(stored["seats"]),
+            ballots={},
+            withdrawn=frozenset(names.index(name) for name in stored["withdrawn"]),
+            title=str(stored["title"]),
+            invalid=int(stored["invalid"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+    return profile if write_blt(profile) == blt_text else None
+
+
+def _run(
+    blt_text: str,
+    *,
+    method: str,
+    rule: str,
+    seats: int | None,
+    seed: str,
+    reserved: ReservedSeats | None,
+    stored_result_json: str | None = None,
+) -> str:
+    """Count BLT text. With ``stored_result_json`` (recounting an election's count) an empty poll is
+    recorded as nobody elected (count_election), not refused."""
+    if stored_result_json is None:
+        return count(
+            parse_blt(blt_text), method=method, rule=rule or None, seats=seats, seed=seed, reserved=reserved
+        ).to_json()
+    profile = _empty_poll(blt_text, stored_result_json) or parse_blt(blt_text)
+    return count_election(profile, method=method, rule=rule, seats=seats, seed=seed, reserved=reserved).to_json()
 
 
 @transaction.atomic
@@ -129,6 +234,7 @@ def recount(count: Count, *, actor: Any = None) -> Recount:
             seats=count.seats,
             seed=count.seed,
             reserved=_reserved(count.reserved_seats, count.reserved_group, count.reserved_label),
+            stored_result_json=count.result_json if count.election_id is not None else None,
         )
         difference = "" if result_json == count.result_json else _first_difference(count.result_json, result_json)
     except CountError as error:

@@ -15,10 +15,12 @@ from django.utils import timezone
 from crm.errors import NotPermitted, ServiceError
 from crm.models import User
 from crm.services import record_audit
-from elections.counting import CountError, Profile, ReservedSeats, count, write_blt
+from elections.counting import CountError, Profile, ReservedSeats, write_blt
 from elections.counting.questions import count_question
 from elections.models import Ballot, Count, Election, Method, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise
+from elections.selectors import audit_count
+from elections.services import count_election
 
 
 def sha256(text: str) -> str:
@@ -156,13 +158,16 @@ def close_election(
         election.question_results = question_results(election, electorate)
     else:
         candidates = _candidates(election)
-        blt = write_blt(ballot_profile(election))
+        profile = ballot_profile(election)
+        blt = write_blt(profile)
         election.ballots_sha256 = sha256(blt)
         try:
-            result_json = count(
-                ballot_profile(election),
+            # No valid ballot at all (none cast, or all blank or spoilt) is counted as nobody elected.
+            result_json = count_election(
+                profile,
                 method=election.method,
                 rule=election.rule or None,
+                seats=None,
                 seed=election.seed,
                 reserved=_reserved(election, candidates),
             ).to_json()
@@ -195,11 +200,11 @@ def close_election(
         actor=actor,
         action="update",
         target=election,
-        summary=f"Closed and sealed {election.title}: {cast} ballots from a roll of {electorate}"
-        + (f"; not counted: {count_error}" if count_error else ""),
+        summary=f"Closed and sealed {election.title}: {audit_count(election, cast)} ballots from a roll of "
+        f"{audit_count(election, electorate)}" + (f"; not counted: {count_error}" if count_error else ""),
         changes={
-            "ballots": cast,
-            "electorate": electorate,
+            "ballots": audit_count(election, cast),
+            "electorate": audit_count(election, electorate),
             "ballots_sha256": election.ballots_sha256,
             "roll_sha256": election.roll_sha256,
             "count_error": count_error,

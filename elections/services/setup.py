@@ -24,7 +24,7 @@ from elections.counting.types import CountError
 from elections.credentials import new_credential
 from elections.models import Candidate, Election, Method, Question, RetiredCredential, RollEntry, Rule, VoterRoll
 from elections.permissions import can_hold_election_for, can_manage_election
-from elections.selectors import electorate_of
+from elections.selectors import audit_count, electorate_of
 
 ELECTION_FIELDS = (
     "title",
@@ -551,8 +551,9 @@ def open_voting(
         actor=actor,
         action="update",
         target=election,
-        summary=f"Opened voting: roll frozen with {size} members",
-        changes={"roll_size": size, "seed": election.seed},
+        # A strand roll's size under 5 is shown as "<5" wherever it is shown, the election's history included.
+        summary=f"Opened voting: roll frozen with {audit_count(election, size)} members",
+        changes={"roll_size": audit_count(election, size), "seed": election.seed},
     )
     election_id = election.pk
     transaction.on_commit(lambda: _schedule_credentials(election_id))

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from crm.errors import ServiceError
 from elections.credentials import hash_credential, new_receipt_code
-from elections.models import Ballot, Election, Method, RetiredCredential, RollEntry
+from elections.models import Ballot, CandidatePhoto, Election, Method, RetiredCredential, RollEntry
 
 MAX_CREDENTIAL_LENGTH = 100
 
@@ -37,6 +37,7 @@ class BallotPaper:
     election: Election
     candidates: list[tuple[int, str]]  # (id, name)
     questions: list[tuple[int, str, list[str]]]  # (id, text, options)
+    photo_ids: frozenset[int] = frozenset()  # the candidates with a photo (fixed, like the rest, once voting opens)
 
     @classmethod
     def of(cls, election: Election) -> BallotPaper:
@@ -45,22 +46,22 @@ class BallotPaper:
         key = (election.pk, election.seed)  # the seed is random per election: never a stale hit on a reused id
         cached = _PAPERS.get(key) if election.status != Election.Status.DRAFT else None
         if cached is None:
+            standing = election.candidates.filter(withdrawn_at__isnull=True)
             cached = (
-                list(
-                    election.candidates.filter(withdrawn_at__isnull=True)
-                    .order_by("ballot_position", "sort_name", "pk")
-                    .values_list("pk", "name")
-                ),
+                list(standing.order_by("ballot_position", "sort_name", "pk").values_list("pk", "name")),
                 [(q.pk, q.text, list(q.options)) for q in election.questions.order_by("position", "pk")],
+                frozenset(CandidatePhoto.objects.filter(candidate__in=standing).values_list("candidate_id", flat=True))
+                if not election.is_ballot
+                else frozenset(),
             )
             if election.status != Election.Status.DRAFT:
                 if len(_PAPERS) > 200:
                     _PAPERS.clear()
                 _PAPERS[key] = cached
-        return cls(election=election, candidates=list(cached[0]), questions=list(cached[1]))
+        return cls(election=election, candidates=list(cached[0]), questions=list(cached[1]), photo_ids=cached[2])
 
 
-_PAPERS: dict[tuple[int, str], tuple[list[tuple[int, str]], list[tuple[int, str, list[str]]]]] = {}
+_PAPERS: dict[tuple[int, str], tuple[list[tuple[int, str]], list[tuple[int, str, list[str]]], frozenset[int]]] = {}
 
 
 def _ids(value: Any, what: str) -> list[int]:

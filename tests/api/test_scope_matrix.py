@@ -449,6 +449,17 @@ ROUTES: dict[str, Route] = {
     "api:election-publish": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
     "api:election-nominations": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
     "elections:my_reserved_seats": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"candidate_id": NO_SUCH_ID}),
+    # Candidates' photos: the picture itself needs no sign-in on the ballot page's signed link, so anonymous
+    # and signed-in alike get 404 for one that does not exist or may not be seen.
+    "elections:candidate_photo": Route(
+        anonymous=404, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID, "candidate_id": NO_SUCH_ID}
+    ),
+    "elections:candidate_photo_edit": Route(
+        anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID, "candidate_id": NO_SUCH_ID}
+    ),
+    "elections:my_candidate_photo": Route(
+        anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"candidate_id": NO_SUCH_ID}
+    ),
     # Conferences and member calls: branch secretaries and members write too, so every signed-in user reaches
     # the lists (each shows only what the user may see; the services refuse the rest).
     "api:event-motions-deadline": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
