@@ -1,4 +1,5 @@
-"""Pages for voters: the ballot (credential in, receipt out), my ballots, results and the receipt list.
+"""Pages for voters: the ballot (credential in, receipt out), results and the receipt list. A member's own
+ballots, nominations and receipt checker are in the member portal (portal/views/activity.py).
 
 The ballot page needs no sign-in: the one-time credential from the member's message is the key. It works
 without JavaScript: choose or number, review, cast. Responses are never cached and send a referrer only to this site, so
@@ -12,22 +13,18 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from crm.errors import ServiceError
 from elections import selectors
 from elections.counting.report import stage_table, svg_chart
-from elections.election_forms import AcceptNominationForm, MemberNominationForm, ReservedSeatsForm, read_ballot
-from elections.models import Candidate, Count, Election, RollEntry
+from elections.election_forms import read_ballot
+from elections.models import Count, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise
-from elections.services import nominations, setup
 from elections.services.voting import (
     BallotPaper,
     BallotRefused,
@@ -114,6 +111,12 @@ def _ballot_page(request: HttpRequest, paper: BallotPaper, credential: str, **ex
     return render(request, "elections/vote.html", context, status=400 if context["errors"] else 200)
 
 
+def ballot_paper_page(request: HttpRequest, election: Election, credential: str) -> HttpResponse:
+    """The empty ballot paper for a credential just made: where the member portal's "Vote" button lands
+    (portal.views.activity.ballot_vote). Wrap the calling view in `private`, as the ballot's own views are."""
+    return _ballot_page(request, BallotPaper.of(election), credential)
+
+
 def _from_another_site(request: HttpRequest) -> bool:
     """A browser posting a form says where the page came from (Origin, else Referer); a cross-site post is
     refused. (The credential in the form is what authorises a cast: see "Casting speed" in the README.)"""
@@ -184,112 +187,6 @@ def vote(request: HttpRequest, election_id: int) -> HttpResponse:
             "lines": _describe(paper, choices),
         },
     )
-
-
-@login_required
-def my_ballots(request: HttpRequest) -> HttpResponse:
-    member = request.user.member
-    entries = selectors.roll_entries_of(member) if member else RollEntry.objects.none()
-    open_nominations = selectors.nominations_open_to(member) if member else []
-    standing = (
-        Candidate.objects.filter(
-            member=member,
-            withdrawn_at__isnull=True,
-            election__status=Election.Status.DRAFT,
-            election__reserved_seats__gt=0,
-        )
-        .exclude(election__reserved_strand="")
-        .select_related("election")
-        if member
-        else []
-    )
-    return render(
-        request,
-        "elections/my_ballots.html",
-        {
-            "entries": entries,
-            "standing": standing,
-            "open_nominations": open_nominations,
-            "nominate_form": MemberNominationForm(),
-            "accept_form": AcceptNominationForm(),
-        },
-    )
-
-
-def _nomination_election(request: HttpRequest, election_id: int) -> Election:
-    member = request.user.member
-    for item in selectors.nominations_open_to(member) if member else []:
-        if item["election"].pk == election_id:
-            return item["election"]
-    raise Http404("No such election taking nominations from you.")
-
-
-@login_required
-@require_POST
-def my_nomination(request: HttpRequest, election_id: int) -> HttpResponse:
-    election = _nomination_election(request, election_id)
-    form = MemberNominationForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("membership_number", ["Give a membership number."])))
-        return redirect("elections:my_ballots")
-    nominee = form.cleaned_data["membership_number"]
-    try:
-        nominations.nominate_by_member(actor=request.user, election=election, nominee=nominee)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"You nominated {nominee.full_name}.")
-    return redirect("elections:my_ballots")
-
-
-@login_required
-@require_POST
-def my_acceptance(request: HttpRequest, election_id: int) -> HttpResponse:
-    election = _nomination_election(request, election_id)
-    form = AcceptNominationForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The statement is too long.")
-        return redirect("elections:my_ballots")
-    try:
-        nominations.accept_nomination(actor=request.user, election=election, **form.cleaned_data)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"You are standing in {election.title}.")
-    return redirect("elections:my_ballots")
-
-
-@login_required
-@require_POST
-def my_reserved_seats(request: HttpRequest, candidate_id: int) -> HttpResponse:
-    """A candidate counts themselves in (or out) for their election's reserved seats for a strand."""
-    candidate = Candidate.objects.filter(pk=candidate_id, member_id=request.user.member_id).first()
-    if candidate is None or not request.user.member_id:
-        raise Http404("No such candidacy.")
-    form = ReservedSeatsForm(request.POST)
-    form.is_valid()  # a single optional tick: anything else reads as not ticked
-    try:
-        setup.count_for_reserved_seats(actor=request.user, candidate=candidate, counts=form.cleaned_data["counts"])
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Saved.")
-    return redirect("elections:my_ballots")
-
-
-@login_required
-@require_POST
-def my_new_link(request: HttpRequest, entry_id: int) -> HttpResponse:
-    entry = RollEntry.objects.filter(pk=entry_id, member_id=request.user.member_id).first()
-    if entry is None or not request.user.member_id:
-        raise Http404("No such ballot.")
-    try:
-        setup.reissue_credential(actor=request.user, entry=entry)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "A new voting link is on its way. The old one no longer works.")
-    return redirect("elections:my_ballots")
 
 
 def _may_see_results(user: Any, election: Election) -> bool:

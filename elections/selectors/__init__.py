@@ -44,15 +44,19 @@ def recounts_of(count: Count) -> QuerySet[Recount]:
 
 
 from elections.selectors.voting import (  # noqa: E402, F401
+    candidacies_for_reserved_seats,
+    closed_elections_of,
     election_area,
     election_for,
     elections_for,
     electorate_of,
     electorate_preview,
+    is_receipt_in_count,
     nominations_of,
     nominations_open_to,
     non_voters_for,
     receipts_of,
     roll_entries_of,
+    roll_entry_of,
     turnout,
 )

@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from crm.models import Branch, Member, Region, User, Workplace
 from crm.selectors import members_visible_to, organiser_branch_ids, rep_workplace_ids
 from crm.selectors.equalities import SHOWN_SMALL, SMALL, STRAND_NAMES, strand_members, suppress_row
-from elections.models import Ballot, Election, RollEntry
+from elections.models import Ballot, Candidate, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise, can_see_turnout
 
 
@@ -223,6 +223,42 @@ def non_voters_for(user: User, election: Election) -> QuerySet[RollEntry]:
 def roll_entries_of(member: Member) -> QuerySet[RollEntry]:
     """A member's own place on each roll: the elections they may vote in ("my ballots")."""
     return RollEntry.objects.filter(member=member).select_related("roll__election").order_by("-roll__frozen_at")
+
+
+def roll_entry_of(member: Member, election_id: int) -> RollEntry:
+    """The member's own place on one election's roll, or RollEntry.DoesNotExist (the same answer for an
+    election that does not exist and one the member is not on the roll for)."""
+    return roll_entries_of(member).get(roll__election_id=election_id)
+
+
+def closed_elections_of(member: Member) -> QuerySet[Election]:
+    """Elections the member was on the roll for whose receipt list is published (closed or with results)."""
+    return Election.objects.filter(
+        roll__entries__member=member, status__in=[Election.Status.CLOSED, Election.Status.PUBLISHED]
+    ).order_by("-voting_closes_at", "id")
+
+
+def candidacies_for_reserved_seats(member: Member) -> QuerySet[Candidate]:
+    """The member's own candidacies in elections being set up that have reserved seats for a strand: they
+    may count themselves in or out (elections.services.setup.count_for_reserved_seats)."""
+    return (
+        Candidate.objects.filter(
+            member=member,
+            withdrawn_at__isnull=True,
+            election__status=Election.Status.DRAFT,
+            election__reserved_seats__gt=0,
+        )
+        .exclude(election__reserved_strand="")
+        .select_related("election")
+    )
+
+
+def is_receipt_in_count(election: Election, receipt_code: str) -> bool:
+    """Whether a receipt code is in the election's published receipt list. Only once voting is over (the
+    list is public then); a receipt says nothing about who holds it or how they voted."""
+    if election.status not in (Election.Status.CLOSED, Election.Status.PUBLISHED):
+        return False
+    return Ballot.objects.filter(election=election, receipt_code=receipt_code).exists()
 
 
 def receipts_of(election: Election) -> list[str]:
