@@ -228,6 +228,8 @@ def roll_entries_of(member: Member) -> QuerySet[RollEntry]:
 def roll_entry_of(member: Member, election_id: int) -> RollEntry:
     """The member's own place on one election's roll, or RollEntry.DoesNotExist (the same answer for an
     election that does not exist and one the member is not on the roll for)."""
+    if not 0 < election_id < 2**63:  # a lookup through a foreign key does not guard the column's range itself
+        raise RollEntry.DoesNotExist("No such roll entry.")
     return roll_entries_of(member).get(roll__election_id=election_id)
 
 
