@@ -24,7 +24,6 @@ from tests.events.conftest import certify, event_details
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
 FAILING_IMPACTS = ("serious", "critical")
 
 
@@ -87,15 +86,6 @@ def member_with_activity(union):
     return {"registration": registration, "past": past, "receipt": receipt, "current": current}
 
 
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    yield context, page
-    context.close()
-
-
 def test_the_portal_routes_are_found_in_the_urlconf():
     found = portal_routes_without_arguments()
     for name in ("portal:home", "portal:events", "portal:training", "portal:ballots", "portal:receipt_check"):
@@ -103,11 +93,11 @@ def test_the_portal_routes_are_found_in_the_urlconf():
     assert not any(reverse(name).count("/") > 4 for name in found)  # none of them takes an argument
 
 
-def test_axe_runs_and_reports_a_known_violation(live_server, union, phone):
+def test_axe_runs_and_reports_a_known_violation(live_server, union, phone_page):
     """The canary: on a real portal page (with its CSP), an image without a text alternative and a button
     with no name, put there by the test, must be reported; else a clean run proves nothing."""
-    context, page = phone
-    sign_in_by_session(context, live_server, union.users.member_oak)
+    page = phone_page
+    sign_in_by_session(page.context, live_server, union.users.member_oak)
     page.goto(f"{live_server.url}{reverse('portal:home')}")
     assert axe_violations(page) == [], "the portal's home page should be clean before the canary is added"
     page.evaluate(
@@ -123,10 +113,10 @@ def test_axe_runs_and_reports_a_known_violation(live_server, union, phone):
 
 
 def test_portal_pages_have_no_serious_or_critical_violations_at_phone_size(
-    live_server, union, member_with_activity, phone, browser
+    live_server, union, member_with_activity, phone_page, browser
 ):
-    context, page = phone
-    sign_in_by_session(context, live_server, union.users.member_oak)
+    page = phone_page  # 390x844, as tests/e2e/conftest.py makes it
+    sign_in_by_session(page.context, live_server, union.users.member_oak)
     failures: list[str] = []
     checked: list[str] = []
 
@@ -138,7 +128,7 @@ def test_portal_pages_have_no_serious_or_critical_violations_at_phone_size(
 
     # Every portal page without URL arguments: signed in, or (a sign-in page) signed out. A route that
     # answers neither with an HTML page (a POST-only action, a download) is not a page to check.
-    signed_out = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    signed_out = browser.new_context(viewport=page.viewport_size, is_mobile=True, has_touch=True)
     anonymous = signed_out.new_page()
     not_pages = []
     for name in portal_routes_without_arguments():
