@@ -1,4 +1,5 @@
-"""Pages for voters: the ballot (credential in, receipt out), my ballots, results and the receipt list.
+"""Pages for voters: the ballot (credential in, receipt out), results and the receipt list. A member's own
+ballots, nominations and receipt checker are in the member portal (portal/views/activity.py).
 
 The ballot page needs no sign-in: the one-time credential from the member's message is the key. It works
 without JavaScript: choose or number, review, cast. Responses are never cached and send a referrer only to this site, so
@@ -12,31 +13,21 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from crm.errors import ServiceError
 from elections import selectors
 from elections.counting.report import stage_table, svg_chart
-from elections.election_forms import (
-    AcceptNominationForm,
-    CandidatePhotoForm,
-    MemberNominationForm,
-    ReservedSeatsForm,
-    read_ballot,
-)
-from elections.models import Candidate, CandidatePhoto, Count, Election, RollEntry
+from elections.election_forms import read_ballot
+from elections.models import Count, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise
-from elections.services import nominations, photos, setup
+from elections.services import photos
 from elections.services.voting import (
     BallotPaper,
     BallotRefused,
@@ -160,6 +151,12 @@ def candidate_photo(request: HttpRequest, election_id: int, candidate_id: int) -
     return response
 
 
+def ballot_paper_page(request: HttpRequest, election: Election, credential: str) -> HttpResponse:
+    """The empty ballot paper for a credential just made: where the member portal's "Vote" button lands
+    (portal.views.activity.ballot_vote). Wrap the calling view in `private`, as the ballot's own views are."""
+    return _ballot_page(request, BallotPaper.of(election), credential)
+
+
 def _from_another_site(request: HttpRequest) -> bool:
     """A browser posting a form says where the page came from (Origin, else Referer); a cross-site post is
     refused. (The credential in the form is what authorises a cast: see "Casting speed" in the README.)"""
@@ -230,138 +227,6 @@ def vote(request: HttpRequest, election_id: int) -> HttpResponse:
             "lines": _describe(paper, choices),
         },
     )
-
-
-@login_required
-def my_ballots(request: HttpRequest) -> HttpResponse:
-    member = request.user.member
-    entries = selectors.roll_entries_of(member) if member else RollEntry.objects.none()
-    open_nominations = selectors.nominations_open_to(member) if member else []
-    standing = (
-        Candidate.objects.filter(member=member, withdrawn_at__isnull=True, election__status=Election.Status.DRAFT)
-        .annotate(has_photo=Exists(CandidatePhoto.objects.filter(candidate=OuterRef("pk"))))
-        .select_related("election")
-        if member
-        else []
-    )
-    return render(
-        request,
-        "elections/my_ballots.html",
-        {
-            "entries": entries,
-            "standing": standing,
-            "open_nominations": open_nominations,
-            "nominate_form": MemberNominationForm(),
-            "accept_form": AcceptNominationForm(),
-            "photo_form": CandidatePhotoForm(),
-        },
-    )
-
-
-def _nomination_election(request: HttpRequest, election_id: int) -> Election:
-    member = request.user.member
-    for item in selectors.nominations_open_to(member) if member else []:
-        if item["election"].pk == election_id:
-            return item["election"]
-    raise Http404("No such election taking nominations from you.")
-
-
-@login_required
-@require_POST
-def my_nomination(request: HttpRequest, election_id: int) -> HttpResponse:
-    election = _nomination_election(request, election_id)
-    form = MemberNominationForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("membership_number", ["Give a membership number."])))
-        return redirect("elections:my_ballots")
-    nominee = form.cleaned_data["membership_number"]
-    try:
-        nominations.nominate_by_member(actor=request.user, election=election, nominee=nominee)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"You nominated {nominee.full_name}.")
-    return redirect("elections:my_ballots")
-
-
-@login_required
-@require_POST
-def my_acceptance(request: HttpRequest, election_id: int) -> HttpResponse:
-    election = _nomination_election(request, election_id)
-    form = AcceptNominationForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The statement is too long.")
-        return redirect("elections:my_ballots")
-    try:
-        nominations.accept_nomination(actor=request.user, election=election, **form.cleaned_data)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"You are standing in {election.title}.")
-    return redirect("elections:my_ballots")
-
-
-@login_required
-@require_POST
-def my_reserved_seats(request: HttpRequest, candidate_id: int) -> HttpResponse:
-    """A candidate counts themselves in (or out) for their election's reserved seats for a strand."""
-    candidate = Candidate.objects.filter(pk=candidate_id, member_id=request.user.member_id).first()
-    if candidate is None or not request.user.member_id:
-        raise Http404("No such candidacy.")
-    form = ReservedSeatsForm(request.POST)
-    form.is_valid()  # a single optional tick: anything else reads as not ticked
-    try:
-        setup.count_for_reserved_seats(actor=request.user, candidate=candidate, counts=form.cleaned_data["counts"])
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Saved.")
-    return redirect("elections:my_ballots")
-
-
-@login_required
-@require_POST
-def my_candidate_photo(request: HttpRequest, candidate_id: int) -> HttpResponse:
-    """A candidate sets, replaces or removes their own photo from My ballots."""
-    candidate = Candidate.objects.filter(pk=candidate_id, member_id=request.user.member_id).first()
-    if candidate is None or not request.user.member_id:
-        raise Http404("No such candidacy.")
-    if request.POST.get("action") == "remove":
-        _run_photo(request, lambda: photos.remove_candidate_photo(actor=request.user, candidate=candidate), "Removed.")
-        return redirect("elections:my_ballots")
-    form = CandidatePhotoForm(request.POST, request.FILES)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("photo", ["Choose a photo to upload."])))
-        return redirect("elections:my_ballots")
-    data = form.read()
-    _run_photo(
-        request, lambda: photos.set_candidate_photo(actor=request.user, candidate=candidate, data=data), "Photo saved."
-    )
-    return redirect("elections:my_ballots")
-
-
-def _run_photo(request: HttpRequest, action: Any, success: str) -> None:
-    try:
-        action()
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, success)
-
-
-@login_required
-@require_POST
-def my_new_link(request: HttpRequest, entry_id: int) -> HttpResponse:
-    entry = RollEntry.objects.filter(pk=entry_id, member_id=request.user.member_id).first()
-    if entry is None or not request.user.member_id:
-        raise Http404("No such ballot.")
-    try:
-        setup.reissue_credential(actor=request.user, entry=entry)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "A new voting link is on its way. The old one no longer works.")
-    return redirect("elections:my_ballots")
 
 
 def _may_see_results(user: Any, election: Election) -> bool:

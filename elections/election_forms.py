@@ -311,3 +311,26 @@ class CandidatePhotoForm(forms.Form):
         from elections.services.photos import MAX_UPLOAD_BYTES
 
         return self.cleaned_data["photo"].read(MAX_UPLOAD_BYTES + 1)
+
+
+RECEIPT_SHAPE = re.compile(r"[A-Z2-9]{12}")
+
+
+class ReceiptCheckForm(forms.Form):
+    """A voter's receipt code, checked against a closed election's published receipt list. Typed as shown
+    (ABCD-EFGH-JKLM) or without the dashes and spaces, in either case."""
+
+    election = forms.ModelChoiceField(queryset=Election.objects.none(), empty_label=None, label="Election")
+    receipt_code = forms.CharField(
+        max_length=40, label="Your receipt code", help_text="Twelve letters and digits, as ABCD-EFGH-JKLM."
+    )
+
+    def __init__(self, *args: Any, elections: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["election"].queryset = elections
+
+    def clean_receipt_code(self) -> str:
+        code = re.sub(r"[\s-]", "", self.cleaned_data["receipt_code"]).upper()
+        if not RECEIPT_SHAPE.fullmatch(code):
+            raise forms.ValidationError("A receipt code is twelve letters and digits, as ABCD-EFGH-JKLM.")
+        return f"{code[:4]}-{code[4:8]}-{code[8:]}"

@@ -11,7 +11,7 @@ from crm.models import Branch, Member, Position, User
 from crm.selectors import branches_visible_to, members_visible_to
 from events.models import CallQuestion, Certification, Course, Delegate, Event, Motion, Registration
 from events.permissions import can_manage_event
-from events.services import strands_of
+from events.services import standing_of, strands_of, why_cannot_register
 from events.training import REQUIRED_COURSES, required_course_codes
 
 
@@ -100,6 +100,26 @@ def own_registrations(member: Member) -> QuerySet[Registration]:
         .select_related("event__course")
         .order_by("event__starts_at", "id")
     )
+
+
+def upcoming_registrations_of(member: Member) -> QuerySet[Registration]:
+    """The member's places and waiting-list places at events not yet over: their portal's events list."""
+    return own_registrations(member).filter(event__ends_at__gte=timezone.now())
+
+
+def own_registration(member: Member, registration_id: int) -> Registration:
+    """One of the member's own registrations (cancelled ones too), or Registration.DoesNotExist: another
+    member's registration answers exactly as one that does not exist."""
+    return Registration.objects.select_related("event__course", "member").get(pk=registration_id, member=member)
+
+
+def events_open_to(user: User, member: Member, *, scan: int = 200) -> list[Event]:
+    """Upcoming events this member may book now, decided as the event pages decide it
+    (events.services.why_cannot_register), with the member's standing read once. Of the next `scan` events,
+    as the event list shows them."""
+    standing = standing_of(member)
+    events = upcoming_events_for(user)[:scan]
+    return [event for event in events if not why_cannot_register(event, member, standing=standing)]
 
 
 def calendar_events_of(member: Member) -> QuerySet[Event]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import re
 
+import segno
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -88,3 +89,8 @@ def member_id_from_calendar_token(token: str) -> int:
         return int(signing.Signer(salt=CALENDAR_SALT).unsign(token))
     except (signing.BadSignature, ValueError) as error:
         raise BadToken from error
+
+
+def qr_svg(text: str) -> str:
+    """A code as a QR code in inline SVG (segno writes it; no native libraries)."""
+    return segno.make(text, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff", omitsize=True)

@@ -22,7 +22,6 @@ urlpatterns = [
     path("delegates/<int:delegate_id>/", views.delegate_credential, name="delegate_credential"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
     path("courses/", views.course_list, name="course_list"),
-    path("training/", views.training_record, name="my_training"),
     path("training/members/<int:member_id>/", views.training_record, name="member_training"),
     path("training/gaps/", views.training_gaps, name="training_gaps"),
 ]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 
-import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as forms_ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
@@ -156,7 +154,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
                 _show_service_error(form, error)
             else:
                 messages.success(request, _registered_message(mine, "You"))
-                return redirect("events:registration_detail", registration_id=mine.pk)
+                return redirect("portal:registration", registration_id=mine.pk)
         status = 400
     elif action == "question":
         question_form = QuestionForm(request.POST, prefix="question")
@@ -225,34 +223,26 @@ def event_ics(request: HttpRequest, event_id: int) -> HttpResponse:
 # --- Registrations ----------------------------------------------------------------------------------------
 
 
-def qr_svg(text: str) -> str:
-    """The QR code as inline SVG (segno writes it; no native libraries)."""
-    return segno.make(text, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff", omitsize=True)
-
-
 @login_required
 def registration_detail(request: HttpRequest, registration_id: int) -> HttpResponse:
+    """Someone else's registration, for the reps and organisers who may see it. A member's own registration
+    (QR code, calendar, cancel) is in the member portal: one page for it, so this one sends them there."""
     registration = _registration_or_404(request, registration_id)
-    is_own = registration.member_id == request.user.member_id
-    code = tokens.checkin_code(registration) if registration.status == Registration.Status.REGISTERED else ""
+    if registration.member_id == request.user.member_id:
+        return redirect("portal:registration", registration_id=registration.pk)
+    can_manage = can_manage_event(request.user, registration.event)
+    is_registered = registration.status == Registration.Status.REGISTERED
     return render(
         request,
         "events/registration_detail.html",
         {
             "registration": registration,
             "event": registration.event,
-            "is_own": is_own,
-            # Access needs: the member's own answer, or the event's organisers; never a rep's view.
-            "show_access_needs": is_own or can_manage_event(request.user, registration.event),
-            "code": code if is_own or can_manage_event(request.user, registration.event) else "",
-            "qr": mark_safe(qr_svg(code)) if code and is_own else "",  # noqa: S308 - segno's own SVG of our code
-            "calendar_url": _calendar_url(request, registration.member) if is_own else "",
+            # Access needs and the check-in code: the event's organisers; never a rep's view.
+            "show_access_needs": can_manage,
+            "code": tokens.checkin_code(registration) if can_manage and is_registered else "",
         },
     )
-
-
-def _calendar_url(request: HttpRequest, member: Member) -> str:
-    return request.build_absolute_uri(reverse("events:calendar_feed", args=[tokens.calendar_token(member)]))
 
 
 @login_required
@@ -439,30 +429,26 @@ def course_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def training_record(request: HttpRequest, member_id: int | None = None) -> HttpResponse:
-    if member_id is None:
-        if request.user.member is None:
-            raise Http404("You have no member record.")
-        member = request.user.member
-    else:
-        try:
-            member = member_detail_for(request.user, member_id)
-        except Member.DoesNotExist as error:
-            raise Http404("No such member.") from error
-    is_own = member.pk == request.user.member_id
+def training_record(request: HttpRequest, member_id: int) -> HttpResponse:
+    """A member's training record, for whoever may see the member. A member's own record is in the member
+    portal (portal:training), so this page sends them there."""
+    try:
+        member = member_detail_for(request.user, member_id)
+    except Member.DoesNotExist as error:
+        raise Http404("No such member.") from error
+    if member.pk == request.user.member_id:
+        return redirect("portal:training")
     return render(
         request,
         "events/training_record.html",
         {
             "member": member,
-            "is_own": is_own,
             "certifications": selectors.certifications_of(member),
             "training_status": selectors.training_status_of(member),
             "bookings": selectors.own_registrations(member)
             .filter(event__course__isnull=False)
             .exclude(selectors.strand_registrations_hidden_from(request.user)),
             "attendance": selectors.attendance_of(member, viewer=request.user),
-            "calendar_url": _calendar_url(request, member) if is_own else "",
         },
     )
 
@@ -557,7 +543,7 @@ def delegate_credential(request: HttpRequest, delegate_id: int) -> HttpResponse:
     return render(
         request,
         "events/delegate_credential.html",
-        {"delegate": delegate, "event": delegate.event, "code": code, "qr": mark_safe(qr_svg(code))},  # noqa: S308
+        {"delegate": delegate, "event": delegate.event, "code": code, "qr": mark_safe(tokens.qr_svg(code))},  # noqa: S308
     )
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from crm.models import Branch, Member, Region, User, Workplace
 from crm.selectors import members_visible_to, organiser_branch_ids, rep_workplace_ids
 from crm.selectors.equalities import SHOWN_SMALL, SMALL, STRAND_NAMES, strand_members, suppress_row
-from elections.models import Ballot, CandidatePhoto, Election, RollEntry
+from elections.models import Ballot, Candidate, CandidatePhoto, Election, RollEntry
 from elections.permissions import can_manage_election, can_scrutinise, can_see_turnout
 
 
@@ -255,6 +255,40 @@ def non_voters_for(user: User, election: Election) -> QuerySet[RollEntry]:
 def roll_entries_of(member: Member) -> QuerySet[RollEntry]:
     """A member's own place on each roll: the elections they may vote in ("my ballots")."""
     return RollEntry.objects.filter(member=member).select_related("roll__election").order_by("-roll__frozen_at")
+
+
+def roll_entry_of(member: Member, election_id: int) -> RollEntry:
+    """The member's own place on one election's roll, or RollEntry.DoesNotExist (the same answer for an
+    election that does not exist and one the member is not on the roll for)."""
+    if not 0 < election_id < 2**63:  # a lookup through a foreign key does not guard the column's range itself
+        raise RollEntry.DoesNotExist("No such roll entry.")
+    return roll_entries_of(member).get(roll__election_id=election_id)
+
+
+def closed_elections_of(member: Member) -> QuerySet[Election]:
+    """Elections the member was on the roll for whose receipt list is published (closed or with results)."""
+    return Election.objects.filter(
+        roll__entries__member=member, status__in=[Election.Status.CLOSED, Election.Status.PUBLISHED]
+    ).order_by("-voting_closes_at", "id")
+
+
+def standing_candidacies(member: Member) -> QuerySet[Candidate]:
+    """The member's own candidacies in elections being set up: they may set their photo and, where the
+    election has reserved seats for a strand, count themselves in or out
+    (elections.services.setup.count_for_reserved_seats)."""
+    return (
+        Candidate.objects.filter(member=member, withdrawn_at__isnull=True, election__status=Election.Status.DRAFT)
+        .annotate(has_photo=Exists(CandidatePhoto.objects.filter(candidate=OuterRef("pk"))))
+        .select_related("election")
+    )
+
+
+def is_receipt_in_count(election: Election, receipt_code: str) -> bool:
+    """Whether a receipt code is in the election's published receipt list. Only once voting is over (the
+    list is public then); a receipt says nothing about who holds it or how they voted."""
+    if election.status not in (Election.Status.CLOSED, Election.Status.PUBLISHED):
+        return False
+    return Ballot.objects.filter(election=election, receipt_code=receipt_code).exists()
 
 
 def receipts_of(election: Election) -> list[str]:

@@ -598,12 +598,18 @@ def _voting_link(election: Election, credential: str) -> str:
     return f"{base}{reverse('elections:vote', args=[election.pk])}?credential={credential}"
 
 
-def _send_credential(election: Election, entry: RollEntry, member: Member) -> Message:
-    """Make a new credential for the entry, keep its hash, and queue the message that carries it."""
+def _new_credential_for(entry: RollEntry) -> str:
+    """Make a new credential for the entry and keep only its hash; the secret goes to the member alone."""
     credential, digest = new_credential()
     entry.credential_hash = digest
     entry.credential_issue += 1
     entry.save(update_fields=["credential_hash", "credential_issue"])
+    return credential
+
+
+def _send_credential(election: Election, entry: RollEntry, member: Member) -> Message:
+    """Make a new credential for the entry, keep its hash, and queue the message that carries it."""
+    credential = _new_credential_for(entry)
     closes = timezone.localtime(election.voting_closes_at)
     link = _voting_link(election, credential)
     channel = Message.Channel.EMAIL if member.email or not member.mobile else Message.Channel.SMS
@@ -648,14 +654,13 @@ def issue_credentials(*, election_id: int, batch: int = 500) -> int:
             issued += len(entries)
 
 
-@transaction.atomic
-def reissue_credential(*, actor: User, entry: RollEntry) -> Message:
-    """Send a new credential for a roll entry; the old one stops working at once. For the member themselves
-    or an organiser who manages the election. Refused once the entry has voted or voting is over. Audited."""
+def _retire_credential(actor: User, entry: RollEntry, *, members_only: bool = False) -> RollEntry:
+    """Lock the entry, check that a new credential may be made for it now, and retire the old one (so using
+    it says it was replaced). The checks shared by reissuing and voting from the portal."""
     entry = RollEntry.objects.select_for_update().select_related("roll__election", "member").get(pk=entry.pk)
     election = entry.roll.election
     is_self = actor.is_authenticated and actor.member_id == entry.member_id
-    if not (is_self or can_manage_election(actor, election)):
+    if not (is_self or (not members_only and can_manage_election(actor, election))):
         raise NotPermitted("You cannot reissue this credential.")
     if not is_self and election.electorate == Election.Electorate.STRAND:
         raise NotPermitted("On a strand election's roll only the member can ask for a new link.")
@@ -667,16 +672,48 @@ def reissue_credential(*, actor: User, entry: RollEntry) -> Message:
         RetiredCredential.objects.create(
             election=election, credential_hash=entry.credential_hash, retired_on=timezone.localdate()
         )
-    message = _send_credential(election, entry, entry.member)
+    return entry
+
+
+def _audit_new_credential(actor: User, entry: RollEntry, summary: str, *, in_portal: bool = False) -> None:
+    # Who asked, for which election and which issue: never the credential, and nothing about any ballot.
+    election = entry.roll.election
+    by_member = actor.member_id == entry.member_id
+    changes = {"election": election.pk, "issue": entry.credential_issue, "by_member": by_member}
+    if in_portal:
+        changes["in_portal"] = True
     record_audit(
         actor=actor,
         action="update",
         target=entry,
         member=entry.member,
-        summary=f"Reissued the voting credential for {election.title} (issue {entry.credential_issue})",
-        changes={"election": election.pk, "issue": entry.credential_issue, "by_member": is_self},
+        summary=f"{summary} for {election.title} (issue {entry.credential_issue})"[:255],
+        changes=changes,
     )
+
+
+@transaction.atomic
+def reissue_credential(*, actor: User, entry: RollEntry) -> Message:
+    """Send a new credential for a roll entry; the old one stops working at once. For the member themselves
+    or an organiser who manages the election. Refused once the entry has voted or voting is over. Audited."""
+    entry = _retire_credential(actor, entry)
+    message = _send_credential(entry.roll.election, entry, entry.member)
+    _audit_new_credential(actor, entry, "Reissued the voting credential")
     return message
+
+
+@transaction.atomic
+def credential_for_portal_vote(*, actor: User, entry: RollEntry) -> str:
+    """A new credential handed straight to the member's own ballot page, when they press "Vote" signed in to
+    the member portal, instead of a link by message. Only for the member themselves (an organiser is
+    refused, even one who manages the election); the same checks as reissue_credential, and the old
+    credential (the link in their message) stops working at once. Audited as a reissue in the portal; the
+    credential itself is returned once and stored nowhere, so the ballot stays as secret as by message.
+    Raises NotPermitted or ElectionRefused, with nothing changed."""
+    entry = _retire_credential(actor, entry, members_only=True)
+    credential = _new_credential_for(entry)
+    _audit_new_credential(actor, entry, "Issued a voting credential in the member portal", in_portal=True)
+    return credential
 
 
 @transaction.atomic

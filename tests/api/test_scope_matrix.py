@@ -271,6 +271,20 @@ ROUTES: dict[str, Route] = {
     "my_workplaces": Route(anonymous=302, allowed=STAFF),
     # The member portal: a signed-in member's own pages; an account with no member record gets 403
     "portal:home": Route(anonymous=302, allowed=MEMBERS),
+    # Activity: ids are looked up among the member's own rows only, so any other id answers 404 (see
+    # tests/portal/test_activity_*.py for another member's real ids); the actions are POST only
+    "portal:events": Route(anonymous=302, allowed=MEMBERS),
+    "portal:registration": Route(anonymous=302, allowed=MEMBERS, ok=404, kwargs={"registration_id": NO_SUCH_ID}),
+    "portal:registration_cancel": Route(anonymous=302, allowed=MEMBERS, ok=405, kwargs={"registration_id": NO_SUCH_ID}),
+    "portal:training": Route(anonymous=302, allowed=MEMBERS),
+    "portal:ballots": Route(anonymous=302, allowed=MEMBERS),
+    "portal:receipt_check": Route(anonymous=302, allowed=MEMBERS),
+    **{
+        f"portal:{name}": Route(anonymous=302, allowed=MEMBERS, ok=405, kwargs={"election_id": NO_SUCH_ID})
+        for name in ("ballot_vote", "ballot_new_link", "nominate", "accept_nomination")
+    },
+    "portal:reserved_seats": Route(anonymous=302, allowed=MEMBERS, ok=405, kwargs={"candidate_id": NO_SUCH_ID}),
+    "portal:candidate_photo": Route(anonymous=302, allowed=MEMBERS, ok=405, kwargs={"candidate_id": NO_SUCH_ID}),
     # Counts (no member data: results are for staff and scrutineers, counting for national and scrutineers)
     "elections:count_list": Route(anonymous=302, allowed=RESULTS),
     "elections:count_create": Route(anonymous=302, allowed=COUNTERS),
@@ -364,15 +378,13 @@ ROUTES: dict[str, Route] = {
     "events:delegate_credential": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"delegate_id": NO_SUCH_ID}),
     "events:calendar_feed": Route(anonymous=404, allowed=SIGNED_IN, ok=404, kwargs={"token": "not-a-token"}),
     "events:course_list": Route(anonymous=302, allowed=SIGNED_IN),
-    "events:my_training": Route(anonymous=302, allowed=frozenset({"rep_oak", "member_oak"}), refused=404),
-    "events:member_training": Route(anonymous=302, allowed=SIGNED_IN, objects="member"),
+    # A member's own record is in the portal (portal:training): their own id sends them there.
+    "events:member_training": Route(anonymous=302, allowed=SIGNED_IN, objects="member", own_record=302),
     "events:training_gaps": Route(anonymous=302, allowed=MANAGERS),
     # Elections: the ballot and receipts pages are public by design (a voter's credential, not a login, opens
     # them); anything else is for the roles in the README's table
     "elections:election_list": Route(anonymous=302, allowed=SIGNED_IN - {"member_oak", "outsider"}),
     "elections:election_create": Route(anonymous=302, allowed=MANAGERS),
-    "elections:my_ballots": Route(anonymous=302, allowed=SIGNED_IN),
-    "elections:my_new_link": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"entry_id": NO_SUCH_ID}),
     "elections:election_detail": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
     "elections:election_edit": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
     "elections:candidate_add": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
@@ -383,8 +395,6 @@ ROUTES: dict[str, Route] = {
     "elections:branch_nomination_add": Route(
         anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}
     ),
-    "elections:my_nomination": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID}),
-    "elections:my_acceptance": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID}),
     "elections:question_add": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
     "elections:election_open": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"election_id": NO_SUCH_ID}),
     "elections:roll_add": Route(anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID}),
@@ -448,7 +458,6 @@ ROUTES: dict[str, Route] = {
     "api:election-close": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
     "api:election-publish": Route(anonymous=401, allowed=SIGNED_IN, ok=405, kwargs={"pk": NO_SUCH_ID}),
     "api:election-nominations": Route(anonymous=401, allowed=SIGNED_IN, ok=404, kwargs={"pk": NO_SUCH_ID}),
-    "elections:my_reserved_seats": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"candidate_id": NO_SUCH_ID}),
     # Candidates' photos: the picture itself needs no sign-in on the ballot page's signed link, so anonymous
     # and signed-in alike get 404 for one that does not exist or may not be seen.
     "elections:candidate_photo": Route(
@@ -456,9 +465,6 @@ ROUTES: dict[str, Route] = {
     ),
     "elections:candidate_photo_edit": Route(
         anonymous=302, allowed=SIGNED_IN, ok=404, kwargs={"election_id": NO_SUCH_ID, "candidate_id": NO_SUCH_ID}
-    ),
-    "elections:my_candidate_photo": Route(
-        anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"candidate_id": NO_SUCH_ID}
     ),
     # Conferences and member calls: branch secretaries and members write too, so every signed-in user reaches
     # the lists (each shows only what the user may see; the services refuse the rest).

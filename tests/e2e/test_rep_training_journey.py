@@ -41,7 +41,7 @@ def test_rep_finds_a_course_registers_and_sees_it_on_their_training_record(reque
     assert tokens.checkin_code(registration) in page.content()
     assert page.get_by_role("img", name="QR code for check-in code").count() == 1
 
-    page.get_by_role("link", name="My training").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My training").click()
     page.get_by_role("heading", name="My training record").wait_for()
     booked = page.get_by_role("region", name="Training booked").inner_text()
     assert "Rep foundation, Leeds" in booked and "Registered" in booked

@@ -156,8 +156,8 @@ def test_turnout_pages_for_reps_and_organisers_and_no_results_before_the_close(u
     for user in (u.national, u.scrutineer, u.member_oak):
         assert client_for(user).get(f"/elections/{election.pk}/results/").status_code == 404
     assert Client().get(f"/elections/{election.pk}/receipts/").status_code == 404
-    mine = client_for(u.member_oak).get("/elections/my/").content.decode()
-    assert "You have not voted yet" in mine
+    mine = client_for(u.member_oak).get(reverse("portal:ballots")).content.decode()
+    assert "Send me a new voting link" in mine and election.title in mine
 
 
 def test_results_and_receipts_after_the_close(union):
@@ -184,10 +184,13 @@ def test_a_member_asks_for_a_new_link_and_the_old_one_dies(union):
     election = contest(u.national, [m.rep, m.elm])
     old = open_with_credentials(u.national, election)[m.oak.pk]
     entry = RollEntry.objects.get(roll__election=election, member=m.oak)
-    other = RollEntry.objects.get(roll__election=election, member=m.ash)
+    not_on_roll = contest(u.national, [m.rep, m.elm], title="Another")
     client = client_for(u.member_oak)
-    assert client.post(f"/elections/my/{other.pk}/new-link/").status_code == 404  # not theirs
-    assert client.post(f"/elections/my/{entry.pk}/new-link/").status_code == 302
+    issue = entry.credential_issue
+    # An election whose roll the member is not on (not even open): 404, as one that does not exist.
+    assert client.post(reverse("portal:ballot_new_link", args=[not_on_roll.pk])).status_code == 404
+    assert client.post(reverse("portal:ballot_new_link", args=[election.pk])).status_code == 302
+    assert RollEntry.objects.get(pk=entry.pk).credential_issue == issue + 1
     from tests.elections.voting_helpers import credentials_sent
 
     new = credentials_sent(election)[m.oak.pk]
@@ -248,24 +251,25 @@ def test_members_nominate_and_accept_on_my_ballots(union):
     u, m = union.users, union.members
     election = setup.create_election(actor=u.national, details=window(nomination_route="members"))
     ella = client_for(UserFactory(username="ella", member=m.elm))
-    page = ella.get("/elections/my/").content.decode()
+    page = ella.get(reverse("portal:ballots")).content.decode()
     assert "Open for nominations" in page and election.title in page
-    bad = ella.post(f"/elections/{election.pk}/nominate/", {"membership_number": "NOPE"}, follow=True)
+    bad = ella.post(reverse("portal:nominate", args=[election.pk]), {"membership_number": "NOPE"}, follow=True)
     assert "No member has that number" in bad.content.decode()
-    done = ella.post(f"/elections/{election.pk}/nominate/", {"membership_number": m.oak.membership_number}, follow=True)
+    done = ella.post(
+        reverse("portal:nominate", args=[election.pk]), {"membership_number": m.oak.membership_number}, follow=True
+    )
     assert "You nominated Owen Oakley" in done.content.decode()
     owen = client_for(u.member_oak)
-    assert "Accept and stand" in owen.get("/elections/my/").content.decode()
-    refused = owen.post(f"/elections/{election.pk}/accept/", {"statement": "Hi"}, follow=True)
+    assert "Accept and stand" in owen.get(reverse("portal:ballots")).content.decode()
+    refused = owen.post(reverse("portal:accept_nomination", args=[election.pk]), {"statement": "Hi"}, follow=True)
     assert "must consent" in refused.content.decode() and not election.candidates.exists()
-    owen.post(f"/elections/{election.pk}/accept/", {"statement": "Fair pay", "has_consented": "on"})
+    owen.post(reverse("portal:accept_nomination", args=[election.pk]), {"statement": "Fair pay", "has_consented": "on"})
     assert election.candidates.get().member == m.oak
     detail = client_for(u.national).get(f"/elections/{election.pk}/").content.decode()
     assert "Owen Oakley</th><td>1 (enough)</td><td>Accepted" in detail
-    assert (
-        client_for(u.outsider).post(f"/elections/{election.pk}/nominate/", {"membership_number": "x"}).status_code
-        == 404
-    )
+    # An account with no member record: refused by the portal (403); a member not in the electorate: 404.
+    outsider = client_for(u.outsider).post(reverse("portal:nominate", args=[election.pk]), {"membership_number": "x"})
+    assert outsider.status_code == 403
 
 
 def test_the_election_page_shows_credentials_that_could_not_be_sent(union):

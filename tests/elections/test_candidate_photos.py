@@ -91,7 +91,7 @@ def test_the_candidate_uploads_from_my_ballots_and_metadata_is_gone(union, draft
     client = client_for(union.users.member_oak)
     original = jpeg((1800, 1200), gps=True)
     assert Image.open(io.BytesIO(original)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the test image has GPS
-    response = client.post(reverse("elections:my_candidate_photo", args=[oak.pk]), {"photo": upload(original)})
+    response = client.post(reverse("portal:candidate_photo", args=[oak.pk]), {"photo": upload(original)})
     assert response.status_code == 302
     stored = CandidatePhoto.objects.get(candidate=oak)
     image = Image.open(io.BytesIO(bytes(stored.image)))
@@ -106,7 +106,7 @@ def test_the_candidate_uploads_from_my_ballots_and_metadata_is_gone(union, draft
     assert served.status_code == 200
     assert served["Content-Type"] == "image/jpeg" and served["X-Content-Type-Options"] == "nosniff"
     assert bytes(served.content) == bytes(stored.image)
-    page = client.get(reverse("elections:my_ballots")).content.decode()
+    page = client.get(reverse("portal:ballots")).content.decode()
     assert f'alt="{oak.name}"' in page
 
 
@@ -157,7 +157,7 @@ def test_refused_uploads_change_nothing(union, draft, data, name, content_type, 
     assert response.status_code == 400
     assert message.split()[0] in response.content.decode() or "submitted file is empty" in response.content.decode()
     response = client_for(union.users.member_oak).post(
-        reverse("elections:my_candidate_photo", args=[oak.pk]),
+        reverse("portal:candidate_photo", args=[oak.pk]),
         {"photo": upload(data, name, content_type)},
         follow=True,
     )
@@ -185,7 +185,7 @@ def test_nobody_sets_another_candidates_photo(union, draft):
     with pytest.raises(NotPermitted):  # an organiser outside the election's body (a whole-union election)
         photos.set_candidate_photo(actor=union.users.organiser_north, candidate=elm, data=jpeg())
     response = client_for(union.users.member_oak).post(
-        reverse("elections:my_candidate_photo", args=[elm.pk]), {"photo": upload(jpeg())}
+        reverse("portal:candidate_photo", args=[elm.pk]), {"photo": upload(jpeg())}
     )
     assert response.status_code == 404
     response = client_for(union.users.organiser_north).post(
@@ -264,7 +264,7 @@ def test_photos_are_public_after_nominations_close_and_a_nominee_adds_theirs(uni
     nominations.nominate_by_member(actor=UserFactory(username="ella", member=m.elm), election=election, nominee=m.oak)
     candidate = nominations.accept_nomination(actor=u.member_oak, election=election, statement="", has_consented=True)
     response = client_for(u.member_oak).post(
-        reverse("elections:my_candidate_photo", args=[candidate.pk]), {"photo": upload(png(), "me.png", "image/png")}
+        reverse("portal:candidate_photo", args=[candidate.pk]), {"photo": upload(png(), "me.png", "image/png")}
     )
     assert response.status_code == 302 and CandidatePhoto.objects.filter(candidate=candidate).exists()
     url = photo_url(election, candidate)
@@ -282,7 +282,7 @@ def test_the_candidate_or_an_organiser_removes_a_photo(union, draft):
     election, oak, _elm = draft
     photos.set_candidate_photo(actor=union.users.member_oak, candidate=oak, data=jpeg())
     response = client_for(union.users.member_oak).post(
-        reverse("elections:my_candidate_photo", args=[oak.pk]), {"action": "remove"}
+        reverse("portal:candidate_photo", args=[oak.pk]), {"action": "remove"}
     )
     assert response.status_code == 302 and not CandidatePhoto.objects.exists()
     photos.set_candidate_photo(actor=union.users.member_oak, candidate=oak, data=jpeg())

@@ -183,7 +183,7 @@ def test_a_strand_roll_takes_no_late_additions_and_only_the_member_gets_a_new_li
 def test_my_ballots_shows_a_member_their_own_place_on_a_strand_roll(answered, client):
     election = _open_strand_election(answered)
     client.force_login(answered.users.member_oak)
-    page = client.get(reverse("elections:my_ballots")).content.decode()
+    page = client.get(reverse("portal:ballots")).content.decode()
     assert election.title in page and "Wendy" not in page
 
 
@@ -288,9 +288,9 @@ def test_the_reserved_seats_tick_through_the_page(answered, client):
         election=election, member=m.rep, name="Rita Rep", sort_name="Rep Rita", has_consented=True
     )
     client.force_login(rita)
-    page = client.get(reverse("elections:my_ballots")).content.decode()
+    page = client.get(reverse("portal:ballots")).content.decode()
     assert "Count me" in page
-    url = reverse("elections:my_reserved_seats", args=[candidate.pk])
+    url = reverse("portal:reserved_seats", args=[candidate.pk])
     assert client.post(url, {"counts": "on"}).status_code == 302
     assert Candidate.objects.get(pk=candidate.pk).is_in_reserved_group
     assert client.post(url, {}).status_code == 302  # no tick: counts her out

@@ -108,11 +108,14 @@ def test_a_member_registers_sees_their_code_and_qr_and_can_cancel(client, union,
         },
     )
     registration = Registration.objects.get()
-    assert response["Location"] == reverse("events:registration_detail", args=[registration.pk])
+    # The member's own registration is in the member portal (one page for it); the old address sends them there.
+    assert response["Location"] == reverse("portal:registration", args=[registration.pk])
+    old = c.get(reverse("events:registration_detail", args=[registration.pk]))
+    assert old["Location"] == reverse("portal:registration", args=[registration.pk])
     page = c.get(response["Location"]).content.decode()
     assert tokens.checkin_code(registration) in page and "<svg" in page and "Step-free access" in page
     assert "/events/calendar/" in page
-    c.post(reverse("events:registration_cancel", args=[registration.pk]))
+    c.post(reverse("portal:registration_cancel", args=[registration.pk]))
     assert Registration.objects.get().status == "cancelled"
 
 
@@ -220,7 +223,7 @@ def test_courses_training_record_and_gaps(client, union, course):
     page = c.get(reverse("events:course_list")).content.decode()
     assert "H&amp;S stage 2, Leeds" in page and "You need Health and safety stage 1 first" in page
     certify(union.members.rep, course["foundation"])
-    record = c.get(reverse("events:my_training")).content.decode()
+    record = c.get(reverse("portal:training")).content.decode()
     assert "Rep foundation" in record and "Training done" in record
     assert c.get(reverse("events:training_gaps")).status_code == 403
     gaps = client_for(client, union, "organiser_north").get(reverse("events:training_gaps")).content.decode()
@@ -230,7 +233,7 @@ def test_courses_training_record_and_gaps(client, union, course):
 
 
 def test_pages_need_sign_in_and_out_of_scope_is_404(client, union):
-    for name in ("events:event_list", "events:course_list", "events:my_training", "events:training_gaps"):
+    for name in ("events:event_list", "events:course_list", "portal:training", "events:training_gaps"):
         assert client.get(reverse(name)).status_code == 302
     c = client_for(client, union, "rep_oak")
     assert c.get(reverse("events:member_training", args=[union.members.elm.pk])).status_code == 404

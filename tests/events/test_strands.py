@@ -94,7 +94,7 @@ def test_reps_never_see_who_registered_for_a_strand_event(client, union, strand)
     with pytest.raises(NotPermitted):
         services.cancel_registration(actor=rep, registration=registration)
     # The member sees their own booking.
-    own = logged_in(client, union.users.member_oak).get(reverse("events:my_training")).content.decode()
+    own = logged_in(client, union.users.member_oak).get(reverse("portal:training")).content.decode()
     assert "LGBT+ members&#x27; conference" in own
 
 
