@@ -25,7 +25,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Replace, Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -331,17 +332,20 @@ def update_own_details(*, user: User, details: dict[str, Any]) -> Member:
 # --- Workplace moves ----------------------------------------------------------------------------------------
 
 
-def workplaces_matching(query: str, *, limit: int = 20) -> QuerySet[Workplace]:
-    """Workplaces whose name contains `query`, or whose postcode starts with it (spaces ignored). Schools and
-    colleges are public, so a member searches them all. Empty for a query under 2 or over 100 characters."""
+def workplaces_matching(query: str) -> QuerySet[Workplace]:
+    """Workplaces whose name contains `query`, or whose postcode starts with it (spaces and case ignored).
+    Schools and colleges are public, so a member searches them all. Empty for a query under 2 or over 100
+    characters. Not cut to a page: a page shows the first few, and a choice may be any match."""
     query = " ".join((query or "").split())
     if not 2 <= len(query) <= 100:
         return Workplace.objects.none()
     postcode = query.replace(" ", "").upper()
+    compact = Replace(Upper("postcode"), Value(" "), Value(""))
     return (
-        Workplace.objects.filter(Q(name__icontains=query) | Q(postcode__istartswith=postcode))
+        Workplace.objects.annotate(compact_postcode=compact)
+        .filter(Q(name__icontains=query) | Q(compact_postcode__startswith=postcode))
         .select_related("branch", "employer")
-        .order_by("name", "pk")[:limit]
+        .order_by("name", "pk")
     )
 
 

@@ -17,6 +17,8 @@ from crm.services import member_account
 from portal.access import member_required
 from portal.forms import DetailsForm, EqualitiesForm, PreferencesForm, WorkplaceChoiceForm, WorkplaceSearchForm
 
+SEARCH_RESULTS = 20
+
 
 def _show_error(form, error: ServiceError) -> None:
     form.add_error(error.field if error.field in form.fields else None, error.message)
@@ -52,7 +54,7 @@ def workplace_change(request: HttpRequest, member: Member) -> HttpResponse:
     """Search (GET ?q=) then choose (POST): the choice waits for an organiser."""
     query = request.GET.get("q", "") if request.method == "GET" else request.POST.get("q", "")
     search = WorkplaceSearchForm({"q": query} if query else None)
-    found = member_account.workplaces_matching(search.cleaned_data["q"]) if search.is_valid() else []
+    found = member_account.workplaces_matching(search.cleaned_data["q"])[:SEARCH_RESULTS] if search.is_valid() else []
     choice = WorkplaceChoiceForm(
         request.POST if request.method == "POST" else None,
         workplaces=member_account.workplaces_matching(query) if query else member.branch.workplaces.none(),
