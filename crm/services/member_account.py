@@ -243,7 +243,7 @@ def sign_in_with_code(*, code_id: int | None, code: str, ip_address: str | None 
         raise ServiceError(SIGN_IN_FAILED, field="code")
     now = timezone.now()
     with transaction.atomic():
-        row = SignInCode.objects.select_for_update().select_related("member").filter(pk=code_id).first()
+        row = SignInCode.objects.select_for_update(of=("self",)).select_related("member").filter(pk=code_id).first()
         if row is None or not row.is_open(now):
             raise ServiceError(SIGN_IN_FAILED, field="code")
         expected = _digest("code", f"{row.address_digest}:{code}")
@@ -268,7 +268,7 @@ def sign_in_with_link(*, token: str) -> User:
     now = timezone.now()
     with transaction.atomic():
         row = (
-            SignInCode.objects.select_for_update()
+            SignInCode.objects.select_for_update(of=("self",))
             .select_related("member")
             .filter(link_digest=_digest("link", token))
             .first()
@@ -416,7 +416,12 @@ def decide_workplace_change(*, actor: User, change_id: int, confirm: bool, note:
     if len(note) > 300:
         raise ServiceError("Keep the note under 300 characters.", field="note")
     if confirm:
-        update_member(actor=actor, member=change.member, details={"workplace": change.to_workplace})
+        try:
+            update_member(actor=actor, member=change.member, details={"workplace": change.to_workplace})
+        except NotPermitted as error:  # the member is in the patch, the new workplace's branch is not
+            raise ServiceError(
+                f"{change.to_workplace} is outside your patch: a national admin confirms this move.", field=None
+            ) from error
     change.status = WorkplaceChange.Status.CONFIRMED if confirm else WorkplaceChange.Status.REJECTED
     change.decided_at, change.decided_by, change.note = timezone.now(), actor, note
     change.save(update_fields=["status", "decided_at", "decided_by", "note"])

@@ -191,3 +191,18 @@ def test_staff_decisions_need_a_decision(client, union, owen):
         assert change.status == "pending", bad
     owen.refresh_from_db()
     assert owen.workplace == union.workplaces.oak
+
+
+def test_a_move_out_of_the_organisers_patch_waits_for_a_national_admin(client, union, owen):
+    member_account.request_workplace_change(user=union.users.member_oak, workplace=union.workplaces.ash)
+    change = WorkplaceChange.objects.get()
+    client.force_login(union.users.organiser_north)
+    response = client.post(reverse("workplace_change_decide", args=[change.pk]), {"decision": "confirm"}, follow=True)
+    assert "a national admin confirms this move" in response.content.decode()
+    owen.refresh_from_db()
+    change.refresh_from_db()
+    assert owen.workplace == union.workplaces.oak and change.status == "pending"
+    client.force_login(union.users.national)
+    client.post(reverse("workplace_change_decide", args=[change.pk]), {"decision": "confirm"})
+    owen.refresh_from_db()
+    assert owen.workplace == union.workplaces.ash and owen.branch == union.branches.bristol
