@@ -139,6 +139,7 @@ def test_a_move_waits_for_the_organiser_of_the_patch(client, union, owen):
 
     client.force_login(union.users.organiser_north)
     assert "Owen Oakley" in client.get(reverse("workplace_change_list")).content.decode()
+    assert "asked to move to Elm Academy" in client.get(reverse("member_detail", args=[owen.pk])).content.decode()
     assert client.post(decide, {"decision": "confirm", "note": "Welcome to York"}).status_code == 302
     owen.refresh_from_db()
     change.refresh_from_db()
