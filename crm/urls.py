@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from crm import views
-from crm.views import accounts, conversations, dues, equalities, ops, organising, outreach, segments
+from crm.views import accounts, conversations, dues, equalities, ops, organising, outreach, segments, workplace_changes
 from crm.views import imports as import_views
 from crm.webhooks import anymail_urls
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("members/", views.member_list, name="member_list"),
     path("members/new/", views.member_create, name="member_create"),
+    path("members/workplace-changes/", workplace_changes.change_list, name="workplace_change_list"),
+    path("members/workplace-changes/<int:change_id>/", workplace_changes.change_decide, name="workplace_change_decide"),
     path("members/<int:member_id>/", views.member_detail, name="member_detail"),
     path("members/<int:member_id>/edit/", views.member_edit, name="member_edit"),
     path("members/<int:member_id>/positions/new/", views.position_create, name="position_create"),
@@ -53,8 +55,6 @@ urlpatterns = [
     path("members/<int:member_id>/equalities/", equalities.member_equalities, name="member_equalities"),
     path("members/<int:member_id>/equalities/edit/", equalities.member_equalities_edit, name="member_equalities_edit"),
     path("conversations/<int:conversation_id>/follow-up-done/", conversations.follow_up_done, name="follow_up_done"),
-    path("my-equalities/", equalities.my_equalities, name="my_equalities"),
-    path("my-equalities/withdraw/", equalities.my_equalities_withdraw, name="my_equalities_withdraw"),
     path("organising/", organising.organising_home, name="organising_home"),
     path("organising/density/", organising.density, name="organising_density"),
     path("organising/assessments/", organising.assessments, name="organising_assessments"),

@@ -355,6 +355,7 @@ class MembershipSnapshot(models.Model):
 # Django registers them (at the end, because they refer to the models above).
 from crm.models.dues import DuesAccount, DuesPayment, StripeEvent, SubscriptionRate  # noqa: E402, F401
 from crm.models.imports import ImportJob, ImportRow, ImportSource  # noqa: E402, F401
+from crm.models.member_account import ConsentRecord, SignInCode, WorkplaceChange  # noqa: E402, F401
 from crm.models.messages import Message, MessageAttachment  # noqa: E402, F401
 from crm.models.organising import Assessment, Conversation, EqualitiesAccess, EqualitiesAnswers  # noqa: E402, F401
 from crm.models.outreach import Campaign, InboundText, ProviderEvent, SmsOptOut  # noqa: E402, F401

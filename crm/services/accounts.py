@@ -153,8 +153,10 @@ def _valid_ip(value: str | None) -> str | None:
 
 
 def record_sign_in(*, request: HttpRequest | None, user: User) -> SecurityEvent:
+    # The member portal's code sign-in sets request.sign_in_method before calling login().
+    method = getattr(request, "sign_in_method", "password")
     return record_security_event(
-        kind=SecurityEvent.Kind.SIGN_IN, request=request, user=user, actor=user, summary="Signed in with password"
+        kind=SecurityEvent.Kind.SIGN_IN, request=request, user=user, actor=user, summary=f"Signed in with {method}"
     )
 
 

@@ -133,6 +133,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def member_detail(request: HttpRequest, member_id: int) -> HttpResponse:
     member = _member_or_404(request.user, member_id)
+    can_manage = can_manage_member(request.user, member)
     return render(
         request,
         "crm/member_detail.html",
@@ -140,7 +141,9 @@ def member_detail(request: HttpRequest, member_id: int) -> HttpResponse:
             "member": member,
             "positions": selectors.positions_of(member),
             "audit": selectors.audit_trail_of(member) if request.user.is_staff_role else [],
-            "can_manage": can_manage_member(request.user, member),
+            "can_manage": can_manage,
+            # A workplace move the member asked for in the portal, for those who may confirm it.
+            "pending_move": member.workplace_changes.filter(status="pending").first() if can_manage else None,
             "can_see_dues": can_view_dues_of(request.user, member),
             **member_organising_panel(request.user, member),
         },

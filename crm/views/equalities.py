@@ -1,5 +1,5 @@
-"""Equalities pages: a member's own answers; one member's answers for permitted staff (every read logged);
-and the suppressed aggregates for organisers and national admins."""
+"""Equalities pages: one member's answers for permitted staff (every read logged), and the suppressed
+aggregates for organisers and national admins. A member's own answers are in the portal (portal.views.account)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
 from crm.errors import ServiceError
 from crm.models import Member
@@ -60,38 +59,6 @@ class StaffEqualitiesForm(EqualitiesForm):
 
 def _initial(answers) -> dict[str, str]:
     return {name: getattr(answers, name) for name in services.ANSWER_FIELDS} if answers else {}
-
-
-@login_required
-def my_equalities(request: HttpRequest) -> HttpResponse:
-    """A signed-in member's own answers: they see and change only their own."""
-    _require(bool(request.user.member_id))
-    member = Member.objects.get(pk=request.user.member_id)
-    answers = services.read_equalities_answers(reader=request.user, member=member, via=EqualitiesAccess.Via.PAGE)
-    form = EqualitiesForm(request.POST or None, initial=_initial(answers))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.save_own_equalities_answers(user=request.user, answers=form.answers())
-        except ServiceError as error:
-            _show_service_error(form, error)
-        else:
-            messages.success(request, "Your equalities answers are saved.")
-            return redirect("my_equalities")
-    return render(
-        request,
-        "crm/equalities/my_answers.html",
-        {"form": form, "answers": answers, "wording": CONSENT_WORDING, "version": CONSENT_WORDING_VERSION},
-        status=400 if form.errors else 200,
-    )
-
-
-@login_required
-@require_POST
-def my_equalities_withdraw(request: HttpRequest) -> HttpResponse:
-    _require(bool(request.user.member_id))
-    removed = services.withdraw_own_equalities_answers(user=request.user)
-    messages.success(request, "Your equalities answers are deleted." if removed else "You had given no answers.")
-    return redirect("my_equalities")
 
 
 def _permitted_member(request: HttpRequest, member_id: int) -> Member:

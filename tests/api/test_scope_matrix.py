@@ -271,6 +271,20 @@ ROUTES: dict[str, Route] = {
     "my_workplaces": Route(anonymous=302, allowed=STAFF),
     # The member portal: a signed-in member's own pages; an account with no member record gets 403
     "portal:home": Route(anonymous=302, allowed=MEMBERS),
+    # Member sign-in by code: public pages (the code page sends anyone without a pending request back to
+    # the first step; the link page only asks, its POST signs in)
+    "portal:sign_in": Route(anonymous=200, allowed=SIGNED_IN),
+    "portal:sign_in_code": Route(anonymous=302, allowed=SIGNED_IN, ok=302),
+    "portal:sign_in_link": Route(anonymous=200, allowed=SIGNED_IN, kwargs={"token": "not-a-token"}),
+    "portal:details": Route(anonymous=302, allowed=MEMBERS),
+    "portal:workplace_change": Route(anonymous=302, allowed=MEMBERS),
+    "portal:workplace_change_withdraw": Route(anonymous=302, allowed=MEMBERS, ok=405),
+    "portal:preferences": Route(anonymous=302, allowed=MEMBERS),
+    "portal:equalities": Route(anonymous=302, allowed=MEMBERS),
+    "portal:equalities_erase": Route(anonymous=302, allowed=MEMBERS, ok=405),
+    # Workplace moves members asked for, for organisers to confirm (the decision is a POST)
+    "workplace_change_list": Route(anonymous=302, allowed=MANAGERS),
+    "workplace_change_decide": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"change_id": NO_SUCH_ID}),
     # Activity: ids are looked up among the member's own rows only, so any other id answers 404 (see
     # tests/portal/test_activity_*.py for another member's real ids); the actions are POST only
     "portal:events": Route(anonymous=302, allowed=MEMBERS),
@@ -320,8 +334,6 @@ ROUTES: dict[str, Route] = {
     "member_equalities": Route(anonymous=302, allowed=frozenset(), objects="member"),
     "member_equalities_edit": Route(anonymous=302, allowed=frozenset(), objects="member"),
     "follow_up_done": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"conversation_id": NO_SUCH_ID}),
-    "my_equalities": Route(anonymous=302, allowed=frozenset({"rep_oak", "member_oak"})),
-    "my_equalities_withdraw": Route(anonymous=302, allowed=SIGNED_IN, ok=405),
     "organising_home": Route(anonymous=302, allowed=STAFF),
     "organising_density": Route(anonymous=302, allowed=STAFF),
     "organising_assessments": Route(anonymous=302, allowed=STAFF),

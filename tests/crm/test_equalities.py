@@ -47,21 +47,21 @@ def answered(union):
     return union
 
 
-# --- the member's own answers -------------------------------------------------------------------------------
+# --- the member's own answers (in the member portal) -----------------------------------------------------------
 
 
 def test_a_member_gives_changes_and_withdraws_their_own_answers(client, union):
     client.force_login(union.users.member_oak)
-    page = client.get(reverse("my_equalities"))
+    page = client.get(reverse("portal:equalities"))
     assert page.status_code == 200 and "prefer not to say" in page.content.decode().lower()
-    assert client.post(reverse("my_equalities"), ANSWERS).status_code == 302
+    assert client.post(reverse("portal:equalities"), ANSWERS | {"consent": "on"}).status_code == 302
     row = EqualitiesAnswers.objects.get(member=union.members.oak)
     assert row.ethnicity == SECRET_VALUE and row.lgbt_member == "yes" and row.entered_by == "member"
     assert row.consent_recorded_by == union.users.member_oak and row.consent_wording_version == "2026-1"
-    html = client.get(reverse("my_equalities")).content.decode()
+    html = client.get(reverse("portal:equalities")).content.decode()
     assert f'value="{SECRET_VALUE}" selected' in html  # they see their own answers
     assert EqualitiesAccess.objects.filter(member=union.members.oak, reader=union.users.member_oak).count() == 3
-    assert client.post(reverse("my_equalities_withdraw")).status_code == 302
+    assert client.post(reverse("portal:equalities_erase")).status_code == 302
     assert not EqualitiesAnswers.objects.exists()
 
 
@@ -70,7 +70,7 @@ def test_a_member_gives_changes_and_withdraws_their_own_answers(client, union):
 )
 def test_bad_answers_are_refused_and_nothing_is_saved(client, union, bad):
     client.force_login(union.users.member_oak)
-    response = client.post(reverse("my_equalities"), ANSWERS | bad)
+    response = client.post(reverse("portal:equalities"), ANSWERS | {"consent": "on"} | bad)
     assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
     assert "<script>x</script>" not in response.content.decode()
     assert not EqualitiesAnswers.objects.exists()
@@ -84,7 +84,7 @@ def test_bad_answers_are_refused_and_nothing_is_saved(client, union, bad):
 def test_users_without_a_member_record_have_no_answers_page(client, union):
     for persona in ("scrutineer", "outsider", "national"):
         client.force_login(getattr(union.users, persona))
-        assert client.get(reverse("my_equalities")).status_code == 403
+        assert client.get(reverse("portal:equalities")).status_code == 403
     with pytest.raises(NotPermitted):
         save_own_equalities_answers(user=union.users.outsider, answers=ANSWERS)
 
