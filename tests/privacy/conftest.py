@@ -85,13 +85,13 @@ def owen(union):
         member=member, kind=Position.Kind.LEARNING_REP, workplace=union.workplaces.oak,
         started_on=datetime.date(2021, 1, 1), ended_on=datetime.date(2022, 1, 1),
     )  # fmt: skip
-    rows.dues = DuesAccount.objects.create(member=member, stripe_customer_id="cus_owen", subscription_status="canceled")
+    rows.dues = DuesAccount.objects.create(member=member, stripe_customer_id="cus_A1", subscription_status="canceled")
     rows.payment = DuesPayment.objects.create(
-        member=member, stripe_invoice_id="in_owen", outcome="paid", amount_pence=2450, category="teacher",
+        member=member, stripe_invoice_id="in_A1", outcome="paid", amount_pence=2450, category="teacher",
         occurred_at=now,
     )  # fmt: skip
     rows.stripe_event = StripeEvent.objects.create(
-        event_id="evt_owen", type="invoice.paid", created_at=now, customer_id="cus_owen", member=member,
+        event_id="evt_A1", type="invoice.paid", created_at=now, customer_id="cus_A1", member=member,
         payload={"data": {"object": {"customer_email": member.email, "customer_name": "Owen Oakley"}}},
     )  # fmt: skip
     rows.conversation = Conversation.objects.create(
@@ -114,7 +114,7 @@ def owen(union):
         status="sent", sent_at=now,
     )  # fmt: skip
     MessageAttachment.objects.create(
-        message=rows.message, filename="owen.ics", content_type="text/calendar", content=b"ATTENDEE:Owen Oakley"
+        message=rows.message, filename="event.ics", content_type="text/calendar", content=b"ATTENDEE:Owen Oakley"
     )
     rows.credential_message = Message.objects.create(
         key=f"election:1:credential:{member.pk}:1", member=member, channel="sms", basis="service", to=OWEN_MOBILE,
@@ -122,7 +122,7 @@ def owen(union):
         status="sent", sent_at=now, confidential=True,
     )  # fmt: skip
     rows.inbound = InboundText.objects.create(
-        from_number=OWEN_MOBILE, body="Owen here, call me", member=member, provider_id="SMowen"
+        from_number=OWEN_MOBILE, body="Owen here, call me", member=member, provider_id="SM0001"
     )
     source = ImportSource.objects.create(name="Leeds staff list")
     job = ImportJob.objects.create(
