@@ -65,7 +65,7 @@ def member_erase(request: HttpRequest, member_id: int) -> HttpResponse:
     member = _member_or_404(request.user, member_id)
     _require(can_erase_members(request.user))
     refusals = erasure_refusals(member)
-    form = ErasureForm(request.POST or None, member=member)
+    form = ErasureForm(request.POST if request.method == "POST" else None, member=member)
     if request.method == "POST" and not refusals and form.is_valid():
         try:
             services.erase_member(actor=request.user, member=member, reason=form.cleaned_data["reason"])

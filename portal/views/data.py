@@ -108,7 +108,7 @@ class ClosureForm(forms.Form):
 @member_required
 def my_data_close(request: HttpRequest, member: Member) -> HttpResponse:
     open_request = ClosureRequest.objects.filter(member=member, status=ClosureRequest.Status.OPEN).first()
-    form = ClosureForm(request.POST or None)
+    form = ClosureForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and open_request is None and form.is_valid():
         try:
             services.request_membership_closure(user=request.user, reason=form.cleaned_data["reason"])
