@@ -203,11 +203,28 @@ def _made_by_account(user: User | None) -> dict[str, int]:
     return {kind: n for kind, n in counts.items() if n}
 
 
+def _sign_in_attempts(user: User | None) -> dict[str, list[dict[str, Any]]]:
+    """django-axes's records of sign-ins and failed sign-ins, kept by the name typed (no link to the account)."""
+    if user is None:
+        return {"sign_ins": [], "failed_sign_ins": []}
+    from axes.models import AccessFailureLog, AccessLog
+
+    name = Q(username__iexact=user.get_username())
+    keep = ("id", "session_hash", "http_accept")
+    return {
+        "sign_ins": _rows(AccessLog.objects.filter(name).order_by("attempt_time"), exclude=keep),
+        "failed_sign_ins": _rows(AccessFailureLog.objects.filter(name).order_by("attempt_time"), exclude=keep),
+    }
+
+
 def _messages(member: Member) -> list[dict[str, Any]]:
     from crm.models import Message
 
+    # By link, and by address: a message sent to their email or mobile without naming the member (a test send).
+    addresses = [address for address in (member.email, member.mobile) if address]
     rows = []
-    for message in Message.objects.filter(member=member).prefetch_related("attachments").order_by("created_at", "id"):
+    messages = Message.objects.filter(Q(member=member) | Q(to__in=addresses))
+    for message in messages.prefetch_related("attachments").order_by("created_at", "id"):
         row = _row(message, exclude=("body", "html_body", "campaign", "claimed_at", "provider_id", "attempts"))
         # A confidential message carried a voting credential: never shown again, even to its recipient.
         row["body"] = message.shown_body
@@ -258,7 +275,10 @@ def subject_access_export(member: Member) -> dict[str, Any]:
         },
         "member": member_row,
         "account": _account(user),
-        "security_log": _rows(SecurityEvent.objects.filter(user=user)) if user else [],
+        "security_log": {
+            "account_events": _rows(SecurityEvent.objects.filter(user=user)) if user else [],
+            **_sign_in_attempts(user),
+        },
         "positions": _rows(Position.objects.filter(member=member).select_related("workplace", "branch", "region")),
         "dues": {
             "account": [_row(account) for account in DuesAccount.objects.filter(member=member)],

@@ -3,6 +3,7 @@ their request to close their membership. Everything is the member's own: no id i
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import forms
@@ -78,6 +79,7 @@ def my_data(request: HttpRequest, member: Member) -> HttpResponse:
         {
             "member": member,
             "about": export["about"],
+            "generated_at": datetime.datetime.fromisoformat(export["about"]["generated_at"]),
             "sections": readable_sections(export),
             "open_request": ClosureRequest.objects.filter(member=member, status=ClosureRequest.Status.OPEN).first(),
         },

@@ -11,6 +11,7 @@ import datetime
 from types import SimpleNamespace
 
 import pytest
+from axes.models import AccessLog
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -170,6 +171,14 @@ def owen(union):
     rows.audit = record_audit(
         actor=national, action=AuditEntry.Action.UPDATE, target=member, summary="Changed email",
         changes={"email": ["owen.old@example.org", member.email], "last_name": ["Oak", "Oakley"]},
+    )  # fmt: skip
+    rows.sign_in = AccessLog.objects.create(
+        username=user.username, ip_address="192.0.2.7", user_agent="Firefox", path_info="/accounts/login/",
+        attempt_time=now,
+    )  # fmt: skip
+    rows.test_send = Message.objects.create(
+        key="campaign:test:1", channel="email", basis="consent", to=member.email, subject="Test",
+        body="Hello Owen", status="sent", sent_at=now,
     )  # fmt: skip
     rows.totp = TOTPDevice.objects.create(user=user, name="Owen's phone")
     rows.static = StaticDevice.objects.create(user=user, name="backup")

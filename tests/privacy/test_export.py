@@ -75,10 +75,12 @@ def test_the_export_holds_a_row_of_every_kind_for_a_member_who_has_one(owen):
     assert export["voter_rolls"][0]["has_voted"] is True
     assert export["imports"][0]["name"] == "Owen Oakley"
     assert export["closure_requests"][0]["reason"] == owen.closure.reason
-    assert export["security_log"][0]["ip_address"] == "192.0.2.7"
+    assert export["security_log"]["account_events"][0]["ip_address"] == "192.0.2.7"
     assert export["dues"]["payments"][0]["amount_pence"] == 2450
     assert export["audit_trail"]["about_you"][-1]["changes"]["email"][1] == owen.member.email
     assert export["account"]["authenticator_apps"][0]["name"] == "Owen's phone"
+    assert export["security_log"]["sign_ins"][0]["user_agent"] == "Firefox"
+    assert owen.test_send.key in {row["key"] for row in export["messages"]}  # found by address, not by link
 
 
 def test_secrets_are_never_exported(owen):

@@ -39,7 +39,7 @@ def old(owen, union):
     )
     owen.member.refresh_from_db()
     days = 31 * max(settings.RETENTION_MESSAGE_BODY_MONTHS, settings.RETENTION_SECURITY_LOG_MONTHS) + 400
-    age(Message.objects.filter(member=owen.member), "created_at", days)
+    age(Message.objects.all(), "created_at", days)
     age(InboundText.objects.all(), "received_at", days)
     InboundText.objects.update(is_handled=True)
     age(ImportJob.objects.all(), "finished_at", days)
