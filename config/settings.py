@@ -341,7 +341,7 @@ DUES_GRACE_DAYS = int(os.environ.get("QUORUM_DUES_GRACE_DAYS", "30"))
 DEFAULT_PHONE_REGION = os.environ.get("QUORUM_PHONE_REGION", "GB")
 
 # Data protection (README "Data protection"; docs/dpia.md and docs/ropa.md). The union is the controller.
-QUORUM_UNION_NAME = os.environ.get("QUORUM_UNION_NAME", "The union")
+QUORUM_UNION_NAME = os.environ.get("QUORUM_UNION_NAME", "the union")
 # Retention rules, run daily by crm.tasks.apply_retention (and `manage.py retention --dry-run` to preview).
 # 0 turns a rule off. The audit trail and the equalities read log are kept: they are the record of who did what.
 RETENTION_LEFT_MEMBER_YEARS = int(os.environ.get("QUORUM_RETENTION_LEFT_MEMBER_YEARS", "6"))

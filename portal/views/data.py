@@ -38,6 +38,8 @@ def _shown(row: dict[str, Any], key: str) -> Any:
         return "—"
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
+    if isinstance(value, dict):  # an audit entry's changes, a Stripe payload: as "key: value" pairs
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
     return value
 
 
