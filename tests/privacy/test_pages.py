@@ -181,3 +181,10 @@ def test_others_cannot_act_on_a_request(union, open_request, persona):
     assert response.status_code in (403, 404)
     open_request.refresh_from_db()
     assert open_request.status == "open" and take_snapshot() == before
+
+
+def test_the_demo_flush_empties_closure_requests_too(union, open_request):
+    from crm.management.demo_seed import flush_crm_data
+
+    flush_crm_data()
+    assert not ClosureRequest.objects.exists() and not Member.objects.exists()
