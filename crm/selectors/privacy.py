@@ -314,10 +314,7 @@ def subject_access_export(member: Member) -> dict[str, Any]:
             RollEntry.objects.filter(member=member).select_related("roll__election", "region", "branch", "workplace"),
             exclude=("credential_hash",),
         ),
-        "imports": _rows(
-            ImportRow.objects.filter(member=member).select_related("job"),
-            extra=None,
-        ),
+        "imports": _rows(ImportRow.objects.filter(member=member).select_related("job")),
         "closure_requests": _rows(ClosureRequest.objects.filter(member=member)),
         "audit_trail": {
             "about_you": _rows(audit.order_by("at", "id")),
