@@ -339,3 +339,15 @@ DUES_GRACE_DAYS = int(os.environ.get("QUORUM_DUES_GRACE_DAYS", "30"))
 
 # The phone region assumed for numbers written without a country code.
 DEFAULT_PHONE_REGION = os.environ.get("QUORUM_PHONE_REGION", "GB")
+
+# Data protection (README "Data protection"; docs/dpia.md and docs/ropa.md). The union is the controller.
+QUORUM_UNION_NAME = os.environ.get("QUORUM_UNION_NAME", "the union")
+# Retention rules, run daily by crm.tasks.apply_retention (and `manage.py retention --dry-run` to preview).
+# 0 turns a rule off. The audit trail and the equalities read log are kept: they are the record of who did what.
+RETENTION_LEFT_MEMBER_YEARS = int(os.environ.get("QUORUM_RETENTION_LEFT_MEMBER_YEARS", "6"))
+RETENTION_MESSAGE_BODY_MONTHS = int(os.environ.get("QUORUM_RETENTION_MESSAGE_BODY_MONTHS", "6"))
+RETENTION_INBOUND_TEXT_MONTHS = int(os.environ.get("QUORUM_RETENTION_INBOUND_TEXT_MONTHS", "6"))
+RETENTION_IMPORT_FILE_DAYS = int(os.environ.get("QUORUM_RETENTION_IMPORT_FILE_DAYS", "30"))
+RETENTION_SECURITY_LOG_MONTHS = int(os.environ.get("QUORUM_RETENTION_SECURITY_LOG_MONTHS", "24"))
+RETENTION_STRIPE_PAYLOAD_MONTHS = int(os.environ.get("QUORUM_RETENTION_STRIPE_PAYLOAD_MONTHS", "24"))
+CELERY_BEAT_SCHEDULE["apply-retention"] = {"task": "crm.tasks.apply_retention", "schedule": 24 * 60 * 60}

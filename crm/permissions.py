@@ -51,3 +51,19 @@ def is_staff_account(user: User) -> bool:
 def must_use_two_factor(user: User) -> bool:
     """Staff accounts need a verified second factor, unless settings.QUORUM_STAFF_2FA is off."""
     return bool(settings.QUORUM_STAFF_2FA and is_staff_account(user))
+
+
+def can_export_subject_access(user: User) -> bool:
+    """A member's whole record (every section, their account's log included) goes to national admins only:
+    subject access requests are answered centrally, by the union's data protection lead. Members take
+    their own from the portal."""
+    return bool(user.is_authenticated and user.is_active and user.is_national)
+
+
+def can_erase_members(user: User) -> bool:
+    """Erasure cannot be undone: national admins only, as for the export."""
+    return bool(user.is_authenticated and user.is_active and user.is_national)
+
+
+def can_view_retention(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_national)

@@ -130,3 +130,11 @@ def import_members(job_id: int) -> str:
     from crm.services.imports import run_import
 
     return run_import(job_id=job_id).status
+
+
+@shared_task
+def apply_retention() -> list[dict]:
+    """Daily: apply the retention rules in settings; a second run the same day finds nothing left to do."""
+    from crm.services.retention import apply_retention as apply
+
+    return apply()

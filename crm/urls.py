@@ -1,7 +1,18 @@
 from django.urls import include, path
 
 from crm import views
-from crm.views import accounts, conversations, dues, equalities, ops, organising, outreach, segments, workplace_changes
+from crm.views import (
+    accounts,
+    conversations,
+    dues,
+    equalities,
+    ops,
+    organising,
+    outreach,
+    privacy,
+    segments,
+    workplace_changes,
+)
 from crm.views import imports as import_views
 from crm.webhooks import anymail_urls
 
@@ -78,4 +89,14 @@ urlpatterns = [
     path("accounts/two-factor/verify/", accounts.two_factor_verify, name="two_factor_verify"),
     path("accounts/two-factor/recovery-codes/", accounts.recovery_codes, name="recovery_codes"),
     path("healthz", ops.healthz, name="healthz"),
+    # Data protection: subject access export and erasure (national admins), retention, requests to close
+    path("members/<int:member_id>/data.json", privacy.member_data_export, name="member_data_export"),
+    path("members/<int:member_id>/erase/", privacy.member_erase, name="member_erase"),
+    path("privacy/retention/", privacy.retention_page, name="retention"),
+    path("organising/closure-requests/", privacy.closure_request_list, name="closure_request_list"),
+    path(
+        "organising/closure-requests/<int:request_id>/resolve/",
+        privacy.closure_request_resolve,
+        name="closure_request_resolve",
+    ),
 ]

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from portal import views
-from portal.views import account, activity, signin
+from portal.views import account, activity, data, signin
 
 app_name = "portal"
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("preferences/", account.preferences, name="preferences"),
     path("equalities/", account.equalities, name="equalities"),
     path("equalities/erase/", account.equalities_erase, name="equalities_erase"),
+    path("data/", data.my_data, name="data"),
+    path("data.json", data.my_data_json, name="data_json"),
+    path("data/close/", data.my_data_close, name="data_close"),
     # Activity: events, training, ballots (portal/views/activity.py)
     path("events/", activity.events, name="events"),
     path("events/registrations/<int:registration_id>/", activity.registration, name="registration"),

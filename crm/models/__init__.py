@@ -166,6 +166,8 @@ class Member(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="members")
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when the member's personal data was replaced by placeholders (crm.services.privacy.erase_member).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     objects = MemberQuerySet.as_manager()
 
@@ -359,5 +361,6 @@ from crm.models.member_account import ConsentRecord, SignInCode, WorkplaceChange
 from crm.models.messages import Message, MessageAttachment  # noqa: E402, F401
 from crm.models.organising import Assessment, Conversation, EqualitiesAccess, EqualitiesAnswers  # noqa: E402, F401
 from crm.models.outreach import Campaign, InboundText, ProviderEvent, SmsOptOut  # noqa: E402, F401
+from crm.models.privacy import ClosureRequest  # noqa: E402, F401
 from crm.models.security import SecurityEvent  # noqa: E402, F401
 from crm.models.segments import Segment  # noqa: E402, F401

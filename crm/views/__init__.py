@@ -16,7 +16,13 @@ from crm.errors import ServiceError
 from crm.filters import MemberFilter
 from crm.forms import EndPositionForm, MemberForm, PositionForm
 from crm.models import Employer, Member, Position, User, Workplace
-from crm.permissions import can_manage_member, can_manage_members_in, can_view_dashboard, can_view_member_lists
+from crm.permissions import (
+    can_export_subject_access,
+    can_manage_member,
+    can_manage_members_in,
+    can_view_dashboard,
+    can_view_member_lists,
+)
 from crm.selectors.dues import can_view_dues_of
 from crm.selectors.organising import member_organising_panel
 
@@ -145,6 +151,7 @@ def member_detail(request: HttpRequest, member_id: int) -> HttpResponse:
             # A workplace move the member asked for in the portal, for those who may confirm it.
             "pending_move": member.workplace_changes.filter(status="pending").first() if can_manage else None,
             "can_see_dues": can_view_dues_of(request.user, member),
+            "can_export_subject_access": can_export_subject_access(request.user),
             **member_organising_panel(request.user, member),
         },
     )

@@ -299,6 +299,16 @@ ROUTES: dict[str, Route] = {
     },
     "portal:reserved_seats": Route(anonymous=302, allowed=MEMBERS, ok=405, kwargs={"candidate_id": NO_SUCH_ID}),
     "portal:candidate_photo": Route(anonymous=302, allowed=MEMBERS, ok=405, kwargs={"candidate_id": NO_SUCH_ID}),
+    "portal:data": Route(anonymous=302, allowed=MEMBERS),
+    "portal:data_json": Route(anonymous=302, allowed=MEMBERS),
+    "portal:data_close": Route(anonymous=302, allowed=MEMBERS),
+    # Data protection: one member's whole record and its erasure for national admins only (out of scope: 404,
+    # a member's own record too: members use the portal); requests to close membership for their organisers
+    "member_data_export": Route(anonymous=302, allowed=frozenset({"national"}), objects="member"),
+    "member_erase": Route(anonymous=302, allowed=frozenset({"national"}), objects="member"),
+    "retention": Route(anonymous=302, allowed=frozenset({"national"})),
+    "closure_request_list": Route(anonymous=302, allowed=MANAGERS),
+    "closure_request_resolve": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"request_id": NO_SUCH_ID}),
     # Counts (no member data: results are for staff and scrutineers, counting for national and scrutineers)
     "elections:count_list": Route(anonymous=302, allowed=RESULTS),
     "elections:count_create": Route(anonymous=302, allowed=COUNTERS),
