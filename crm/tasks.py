@@ -130,3 +130,11 @@ def import_members(job_id: int) -> str:
     from crm.services.imports import run_import
 
     return run_import(job_id=job_id).status
+
+
+@shared_task
+def import_workplaces(job_id: int) -> str:
+    """Import a confirmed workplace import job's rows. Resumes after the last batch saved; once done, does nothing."""
+    from crm.services.workplace_imports import run_import
+
+    return run_import(job_id=job_id).status
