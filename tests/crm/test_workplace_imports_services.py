@@ -317,3 +317,82 @@ def test_a_bad_mapping_is_refused_and_nothing_is_remembered(union, organiser, ma
     assert ImportSource.objects.get().workplace_mapping == {}
     job.refresh_from_db()
     assert job.status == ImportJob.Status.UPLOADED
+
+
+# --- the run: failures, re-checks, a real worker ------------------------------------------------------------
+
+
+def test_a_failure_mid_import_leaves_whole_batches_and_running_again_resumes(union, organiser, monkeypatch):
+    monkeypatch.setattr(workplace_imports, "BATCH_SIZE", 2)
+    names = [f"Pine {i} School" for i in range(5)]
+    job = check(organiser, csv_of(*[f"{name},Leeds,Leeds City Council,primary,3," for name in names]))
+    workplace_imports.confirm_import(actor=organiser, job=job, in_background=False)
+    real_bulk_create = AuditEntry.objects.bulk_create
+    calls = []
+
+    def failing_audit(entries, *args, **kwargs):
+        calls.append(len(entries))
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return real_bulk_create(entries, *args, **kwargs)
+
+    monkeypatch.setattr(AuditEntry.objects, "bulk_create", failing_audit)
+    with pytest.raises(RuntimeError):
+        workplace_imports.run_import(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED and "went away" in job.error
+    assert job.rows_done == 2
+    # The failed batch's workplaces were rolled back with their audit rows: nothing half-written.
+    assert sorted(Workplace.objects.filter(name__startswith="Pine").values_list("name", flat=True)) == names[:2]
+    monkeypatch.setattr(AuditEntry.objects, "bulk_create", real_bulk_create)
+    job = workplace_imports.run_import(job_id=job.pk)
+    assert (job.status, job.rows_done, job.created_count) == (ImportJob.Status.DONE, 5, 5)
+    assert Workplace.objects.filter(name__startswith="Pine").count() == 5
+    assert AuditEntry.objects.filter(target_type="crm.workplace").count() == 5
+
+
+def test_rows_are_checked_again_when_the_import_runs(union, organiser, run):
+    """A workplace added by someone else after the dry run is updated, not added a second time."""
+    job = check(organiser, csv_of("Birch Primary,Leeds,Leeds City Council,primary,31,"))
+    assert job.created_count == 1
+    Workplace.objects.create(
+        name="Birch Primary", branch=union.branches.leeds, employer=union.employers.council, sector="primary"
+    )
+    job = run(organiser, job)
+    assert (job.created_count, job.updated_count) == (0, 1)
+    assert Workplace.objects.get(name="Birch Primary").eligible_staff == 31
+
+
+def test_a_job_whose_uploader_has_gone_is_not_run(union, organiser):
+    job = check(organiser, csv_of("Birch Primary,Leeds,Leeds City Council,primary,31,"))
+    workplace_imports.confirm_import(actor=organiser, job=job, in_background=False)
+    organiser.delete()
+    assert import_workplaces.apply(args=[job.pk]).get() == "failed"
+    assert not Workplace.objects.filter(name="Birch Primary").exists()
+
+
+def test_confirming_queues_the_task_once(union, organiser, django_capture_on_commit_callbacks, monkeypatch):
+    queued = []
+    monkeypatch.setattr(import_workplaces, "delay", queued.append)
+    job = check(organiser, csv_of("Birch Primary,Leeds,Leeds City Council,primary,31,"))
+    with django_capture_on_commit_callbacks(execute=True):
+        workplace_imports.confirm_import(actor=organiser, job=job)
+    with django_capture_on_commit_callbacks(execute=True):
+        workplace_imports.confirm_import(actor=organiser, job=job)
+    assert queued == [job.pk]
+
+
+def test_an_unchecked_job_cannot_be_confirmed(union, organiser):
+    job = upload(organiser, csv_of("Birch Primary,Leeds,Leeds City Council,primary,31,"))
+    with pytest.raises(ServiceError, match="Check the file"):
+        workplace_imports.confirm_import(actor=organiser, job=job, in_background=False)
+
+
+@pytest.mark.services
+def test_a_workplace_import_runs_on_a_real_worker(union, organiser, celery_worker_process):
+    job = check(organiser, csv_of("Birch Primary,Leeds,Leeds City Council,primary,31,"))
+    workplace_imports.confirm_import(actor=organiser, job=job, in_background=False)
+    result = import_workplaces.apply_async(args=[job.pk], queue=celery_worker_process)
+    assert result.get(timeout=60) == "done"
+    assert import_workplaces.apply_async(args=[job.pk], queue=celery_worker_process).get(timeout=60) == "done"
+    assert Workplace.objects.filter(name="Birch Primary").count() == 1
