@@ -1,9 +1,9 @@
 """The API for CSV imports and member exports: serializers and views, calling crm's import services.
 
-POST /imports/ (multipart: the file, its source, optionally a mapping) uploads and checks a file and answers
-with the dry-run report; POST /imports/{id}/confirm/ queues the import; GET /imports/{id}/ shows its status
-and progress; GET /imports/{id}/report/ is the whole report as CSV. GET /members/export/ streams the members
-matching the member list's filters as CSV.
+POST /imports/ (multipart: the file, its source, optionally a mapping and a kind, members or workplaces)
+uploads and checks a file and answers with the dry-run report; POST /imports/{id}/confirm/ queues the import;
+GET /imports/{id}/ shows its status and progress; GET /imports/{id}/report/ is the whole report as CSV.
+GET /members/export/ streams the members matching the member list's filters as CSV.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from crm.filters import MemberFilter
 from crm.models import ImportJob, ImportRow
 from crm.permissions import can_export_members, can_import_members
 from crm.selectors import imports as import_selectors
+from crm.selectors import workplace_imports as workplace_import_selectors
+from crm.services import import_kinds
 from crm.services import imports as import_services
 from crm.views.imports import export_response
 
@@ -63,11 +65,22 @@ class ImportRowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportRow
-        fields = ["number", "line", "outcome", "membership_number", "name", "member", "changed", "problems"]
+        fields = [
+            "number",
+            "line",
+            "outcome",
+            "membership_number",
+            "name",
+            "member",
+            "workplace",
+            "changed",
+            "problems",
+        ]
         read_only_fields = fields
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
+    kind = NamedChoiceField(enum_name="ImportKindEnum", choices=ImportJob.Kind.choices, read_only=True)
     source = serializers.CharField(source="source.name", read_only=True)
     status = NamedChoiceField(enum_name="ImportStatusEnum", choices=ImportJob.Status.choices, read_only=True)
     mapping = serializers.DictField(child=serializers.CharField(), read_only=True)
@@ -83,6 +96,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         model = ImportJob
         fields = [
             "id",
+            "kind",
             "source",
             "filename",
             "status",
@@ -124,6 +138,12 @@ class ImportCreateSerializer(StrictInputMixin, serializers.Serializer):
     # A job's status, counts, report and times come from the import services only: refused, never ignored.
     read_only_names = frozenset(ImportJobSerializer.Meta.fields)
 
+    kind = serializers.ChoiceField(
+        choices=ImportJob.Kind.choices,
+        default=ImportJob.Kind.MEMBERS,
+        help_text="What the file lists: members (the default) or workplaces (matched by name within branch).",
+    )
+
     file = serializers.FileField(
         help_text=f"A CSV file with a heading row, up to {import_services.MAX_FILE_BYTES // 1024 // 1024} MB."
     )
@@ -131,8 +151,9 @@ class ImportCreateSerializer(StrictInputMixin, serializers.Serializer):
     mapping = serializers.JSONField(
         required=False,
         binary=True,
-        help_text='Column heading -> member field, as JSON: {"Surname": "last_name", ...}. Without it, the mapping '
-        "remembered for the source (or guessed from the headings) is used.",
+        help_text='Column heading -> field, as JSON: {"Surname": "last_name", ...} (workplaces: name, branch, '
+        "employer, sector, eligible_staff, postcode). Without it, the mapping remembered for the source and kind "
+        "(or guessed from the headings) is used.",
     )
 
 
@@ -143,7 +164,8 @@ class ImportCreateSerializer(StrictInputMixin, serializers.Serializer):
     ),
 )
 class ImportJobViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """CSV imports of members. National admins and organisers only; each sees their own (national admins all)."""
+    """CSV imports of members or workplaces. National admins and organisers only; each sees their own (national
+    admins all)."""
 
     serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser, BoundedJSONParser]
@@ -166,12 +188,13 @@ class ImportJobViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMod
         data = ImportCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
+        services = import_kinds.services_for(data.validated_data["kind"])
         with transaction.atomic():  # a mapping that cannot be used leaves no job behind
-            job = import_services.start_import(
+            job = services.start_import(
                 actor=request.user, source_name=data.validated_data["source"], filename=upload.name, upload=upload
             )
             mapping = data.validated_data.get("mapping")
-            job = import_services.check_import(actor=request.user, job=job, mapping=mapping)
+            job = services.check_import(actor=request.user, job=job, mapping=mapping)
         return Response(self.get_serializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -181,19 +204,20 @@ class ImportJobViewSet(QuorumAPIMixin, mixins.ListModelMixin, mixins.RetrieveMod
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
-        job = import_services.confirm_import(actor=request.user, job=self.get_object())
+        job = self.get_object()
+        job = import_kinds.services_for(job.kind).confirm_import(actor=request.user, job=job)
         job = self.get_queryset().get(pk=job.pk)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
-        summary="The import's report as CSV: row, line, outcome, membership number, name, column, reason",
+        summary="The import's report as CSV: row, line, outcome, membership number (members), name, column, reason",
         responses={(200, "text/csv"): OpenApiTypes.STR, **NOT_FOUND},
     )
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
     def report(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
         job = self.get_object()
         response = StreamingHttpResponse(
-            import_selectors.import_report_lines(job), content_type="text/csv; charset=utf-8"
+            workplace_import_selectors.report_lines_for(job), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
         return response

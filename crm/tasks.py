@@ -138,3 +138,11 @@ def apply_retention() -> list[dict]:
     from crm.services.retention import apply_retention as apply
 
     return apply()
+
+
+@shared_task
+def import_workplaces(job_id: int) -> str:
+    """Import a confirmed workplace import job's rows. Resumes after the last batch saved; once done, does nothing."""
+    from crm.services.workplace_imports import run_import
+
+    return run_import(job_id=job_id).status

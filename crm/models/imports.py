@@ -1,4 +1,4 @@
-"""Member imports from CSV files: the upload, its column mapping (remembered per source), and the report.
+"""Imports from CSV files (members, or workplaces): the upload, its column mapping (remembered per source), the report.
 
 An import is checked first (a dry run that writes nothing but its report) and only runs once an organiser
 confirms it. The file is kept in the database with the job, so a Celery worker on another machine reads
@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from crm.models import Member, User
+from crm.models import Member, User, Workplace
 
 
 class ImportSource(models.Model):
@@ -18,6 +18,8 @@ class ImportSource(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     mapping = models.JSONField(default=dict, blank=True, help_text="Column heading -> member field.")
+    # A source's workplace files (a council's list of schools) have other columns than its staff lists.
+    workplace_mapping = models.JSONField(default=dict, blank=True, help_text="Column heading -> workplace field.")
     updated_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -29,6 +31,10 @@ class ImportSource(models.Model):
 
 
 class ImportJob(models.Model):
+    class Kind(models.TextChoices):
+        MEMBERS = "members", "Members"
+        WORKPLACES = "workplaces", "Workplaces"
+
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Waiting for the column mapping"
         CHECKED = "checked", "Checked: waiting for confirmation"
@@ -37,6 +43,7 @@ class ImportJob(models.Model):
         DONE = "done", "Finished"
         FAILED = "failed", "Stopped by an error"
 
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MEMBERS)
     source = models.ForeignKey(ImportSource, on_delete=models.PROTECT, related_name="jobs")
     # Kept when the account goes (like the audit trail's actor); a job without its uploader is not run.
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="import_jobs")
@@ -110,6 +117,7 @@ class ImportRow(models.Model):
     membership_number = models.CharField(max_length=20, blank=True)
     name = models.CharField(max_length=201, blank=True)
     member = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    workplace = models.ForeignKey(Workplace, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     changed = models.JSONField(default=list, blank=True, help_text="Fields this row changes.")
     problems = models.JSONField(default=list, blank=True, help_text="[column, reason] pairs.")
 

@@ -687,6 +687,12 @@ def _count(job: ImportJob, decisions: list[Decision]) -> None:
 # --- Step 2: the dry run ---------------------------------------------------------------------------------
 
 
+def _only_members(job: ImportJob) -> None:
+    # Workplace imports share the job and its report (crm.services.workplace_imports) but not these rows' rules.
+    if job.kind != ImportJob.Kind.MEMBERS:
+        raise ServiceError("This is not a member import.")
+
+
 @transaction.atomic
 def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None = None) -> ImportJob:
     """Check every row with the mapping (the job's own if none is given) and write the dry-run report.
@@ -695,6 +701,7 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
     ServiceError for a bad mapping or a job already confirmed.
     """
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    _only_members(job)
     if job.created_by_id != actor.pk or not can_import_members(actor):
         raise NotPermitted("Only the person who uploaded this file can check it.")
     if job.is_committed:
@@ -727,6 +734,7 @@ def confirm_import(*, actor: User, job: ImportJob, in_background: bool = True) -
     """Mark a checked import to run, and queue its task (unless the caller runs it: the command line does).
     Confirming twice queues it once."""
     job = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)
+    _only_members(job)
     if job.created_by_id != actor.pk or not can_import_members(actor):
         raise NotPermitted("Only the person who uploaded this file can confirm it.")
     if job.is_committed:
@@ -752,7 +760,7 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
     """
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
-        if job.status == ImportJob.Status.DONE or not job.is_committed:
+        if job.kind != ImportJob.Kind.MEMBERS or job.status == ImportJob.Status.DONE or not job.is_committed:
             return job
         if job.created_by is None:
             job.status = ImportJob.Status.FAILED

@@ -1,4 +1,5 @@
-"""Pages for importing members from CSV and exporting member lists. Thin: parse, call a service, render."""
+"""Pages for importing members or workplaces from CSV and exporting member lists. Thin: parse, call a service,
+render. The kind of import picks its services (crm.services.import_kinds); the pages are the same for both."""
 
 from __future__ import annotations
 
@@ -18,13 +19,26 @@ from crm.filters import MemberFilter
 from crm.models import ImportJob, ImportRow, ImportSource, User
 from crm.permissions import can_export_members, can_import_members
 from crm.selectors import imports as import_selectors
+from crm.selectors import workplace_imports as workplace_import_selectors
+from crm.services import import_kinds
 from crm.services import imports as import_services
+from crm.services import workplace_imports as workplace_import_services
 
 REPORT_PAGE_SIZE = 100
 PROGRESS_REFRESH_SECONDS = 2
 
 
 class UploadForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="What the file lists",
+        choices=[
+            (ImportJob.Kind.MEMBERS, "Members (a staff list, an old membership system's export, new joiners)"),
+            (ImportJob.Kind.WORKPLACES, "Workplaces (schools and colleges, with their branch)"),
+        ],
+        initial=ImportJob.Kind.MEMBERS,
+        required=False,  # members, as before there was a choice
+        widget=forms.RadioSelect,
+    )
     source = forms.CharField(
         label="Where the file comes from",
         max_length=100,
@@ -45,7 +59,8 @@ class MappingForm(forms.Form):
     def __init__(self, *args, job: ImportJob, **kwargs):
         super().__init__(*args, **kwargs)
         self.job = job
-        choices = [("", "Ignore this column"), *import_services.FIELD_LABELS.items()]
+        labels = import_kinds.services_for(job.kind).FIELD_LABELS
+        choices = [("", "Ignore this column"), *labels.items()]
         example = import_services.first_row(job)
         for index, heading in enumerate(job.headers):
             self.fields[f"column_{index}"] = forms.ChoiceField(
@@ -86,7 +101,8 @@ def import_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            job = import_services.start_import(
+            services = import_kinds.services_for(form.cleaned_data["kind"] or ImportJob.Kind.MEMBERS)
+            job = services.start_import(
                 actor=request.user, source_name=form.cleaned_data["source"], filename=upload.name, upload=upload
             )
         except ServiceError as error:
@@ -107,7 +123,7 @@ def import_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
     form = MappingForm(request.POST or None, job=job)
     if request.method == "POST" and form.is_valid():
         try:
-            import_services.check_import(actor=request.user, job=job, mapping=form.mapping())
+            import_kinds.services_for(job.kind).check_import(actor=request.user, job=job, mapping=form.mapping())
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
@@ -122,16 +138,20 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     if outcome not in ImportRow.Outcome.values:
         outcome = ""
     report = Paginator(import_selectors.import_report(job, outcome or None), REPORT_PAGE_SIZE)
-    counts = [
-        (value, label, getattr(job, import_services.COUNTERS[value])) for value, label in ImportRow.Outcome.choices
-    ]
+    labels = dict(ImportRow.Outcome.choices)
+    if job.kind == ImportJob.Kind.WORKPLACES:
+        labels = workplace_import_services.OUTCOME_LABELS
+    counts = [(value, label, getattr(job, import_services.COUNTERS[value])) for value, label in labels.items()]
+    page = report.get_page(request.GET.get("page"))
+    for row in page:
+        row.outcome_label = labels.get(row.outcome, row.outcome)
     biggest = max([n for _v, _l, n in counts] + [1])
     return render(
         request,
         "crm/imports/detail.html",
         {
             "job": job,
-            "page": report.get_page(request.GET.get("page")),
+            "page": page,
             "outcome": outcome,
             "counts": [(value, label, n, round(100 * n / biggest)) for value, label, n in counts],
             "refresh_seconds": PROGRESS_REFRESH_SECONDS if job.is_in_progress else None,
@@ -145,7 +165,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 def import_confirm(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job_or_404(request.user, job_id)
     try:
-        import_services.confirm_import(actor=request.user, job=job)
+        import_kinds.services_for(job.kind).confirm_import(actor=request.user, job=job)
     except ServiceError as error:
         messages.error(request, error.message)
     else:
@@ -156,7 +176,8 @@ def import_confirm(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 def import_report_csv(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
     job = _job_or_404(request.user, job_id)
-    response = StreamingHttpResponse(import_selectors.import_report_lines(job), content_type="text/csv; charset=utf-8")
+    lines = workplace_import_selectors.report_lines_for(job)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
     return response
 

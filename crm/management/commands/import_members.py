@@ -1,8 +1,10 @@
-"""Import members from a CSV file on the command line: a dry run by default, `--commit` to import.
+"""Import members (or, with `--kind workplaces`, workplaces) from a CSV file on the command line: a dry run by
+default, `--commit` to import.
 
     python manage.py import_members staff.csv --source "Leeds City Council staff list" --user organiser
     python manage.py import_members staff.csv --source "..." --user organiser --mapping '{"Surname": "last_name"}'
     python manage.py import_members staff.csv --source "..." --user organiser --commit
+    python manage.py import_members schools.csv --kind workplaces --source "Leeds list of schools" --user organiser
 
 The same services as the upload page: the acting user's scope applies, and everything is audited.
 """
@@ -16,8 +18,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from crm.errors import ServiceError
-from crm.models import ImportRow, User
-from crm.services import imports
+from crm.models import ImportJob, ImportRow, User
+from crm.services import import_kinds, imports
 
 REJECTIONS_SHOWN = 50
 
@@ -41,7 +43,7 @@ def parse_mapping(text: str) -> dict[str, str]:
 
 
 class Command(BaseCommand):
-    help = "Check (and with --commit, import) members from a CSV file, as a given user."
+    help = "Check (and with --commit, import) members or workplaces from a CSV file, as a given user."
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="the CSV file")
@@ -49,6 +51,12 @@ class Command(BaseCommand):
         parser.add_argument("--user", required=True, help="username of the national admin or organiser importing")
         parser.add_argument("--mapping", help="JSON object, JSON file, or Heading=field pairs (default: remembered)")
         parser.add_argument("--commit", action="store_true", help="import the valid rows (default: dry run only)")
+        parser.add_argument(
+            "--kind",
+            choices=ImportJob.Kind.values,
+            default=ImportJob.Kind.MEMBERS,
+            help="what the file lists (default: members; workplaces are matched by name within branch)",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -61,12 +69,13 @@ class Command(BaseCommand):
         if path.stat().st_size > imports.MAX_FILE_BYTES:
             raise CommandError(f"{path} is over the {imports.MAX_FILE_BYTES // 1024 // 1024} MB limit: split it.")
         mapping = parse_mapping(options["mapping"]) if options["mapping"] else None
+        services = import_kinds.services_for(options["kind"])
         try:
             with transaction.atomic():  # a file or mapping that cannot be used leaves no job behind
-                job = imports.start_import(
+                job = services.start_import(
                     actor=user, source_name=options["source"], filename=path.name, upload=path.read_bytes()
                 )
-                job = imports.check_import(actor=user, job=job, mapping=mapping)
+                job = services.check_import(actor=user, job=job, mapping=mapping)
         except ServiceError as error:
             raise CommandError(error.message) from error
         self.stdout.write(f"Import {job.pk}: {job.total_rows} rows ({job.encoding}, {job.delimiter!r} separated)")
@@ -80,8 +89,8 @@ class Command(BaseCommand):
         if not options["commit"]:
             self.stdout.write("Dry run: nothing imported. Run again with --commit to import the valid rows.")
             return
-        imports.confirm_import(actor=user, job=job, in_background=False)
-        job = imports.run_import(
+        services.confirm_import(actor=user, job=job, in_background=False)
+        job = services.run_import(
             job_id=job.pk,
             progress=lambda j: self.stderr.write(f"\r{j.rows_done}/{j.total_rows} rows", ending=""),
         )
