@@ -646,21 +646,24 @@ def _column_of(job: ImportJob, name: str) -> str:
     return FIELD_LABELS.get(name, name)
 
 
-def _report_row(job: ImportJob, decision: Decision) -> ImportRow:
+def _report_row(job: ImportJob, decision: Decision) -> tuple:
+    """The report row for a decision, as the values _insert takes (REPORT_COLUMNS): no model object is built."""
     member = decision.member
-    return ImportRow(
-        job=job,
-        number=decision.row.number,
-        line=decision.row.line,
-        outcome=decision.outcome,
-        membership_number=(member.membership_number if member else decision.row.raw.get("membership_number", ""))[:20],
-        name=decision.name[:201],
-        member=member if member is not None and member.pk else None,
-        changed=sorted(decision.changes) if decision.outcome == ImportRow.Outcome.UPDATED else [],
-        problems=[
-            [_column_of(job, name) if name else "", reason]
-            for name, reason in decision.problems[:REPORT_PROBLEMS_PER_ROW]
-        ],
+    return (
+        job.pk,
+        decision.row.number,
+        decision.row.line,
+        decision.outcome,
+        (member.membership_number if member else decision.row.raw.get("membership_number", ""))[:20],
+        decision.name[:201],
+        member.pk if member is not None and member.pk else None,
+        json.dumps(sorted(decision.changes) if decision.outcome == ImportRow.Outcome.UPDATED else []),
+        json.dumps(
+            [
+                [_column_of(job, name) if name else "", reason]
+                for name, reason in decision.problems[:REPORT_PROBLEMS_PER_ROW]
+            ]
+        ),
     )
 
 
@@ -852,24 +855,28 @@ def _write_batch(planner: Planner, job: ImportJob, rows: list[Row]) -> ImportJob
                 fields |= {f"{channel}_consent_source", f"{channel}_consent_at"}
         _update_members([d.member for d in updated], sorted(fields))
 
+    # Audit rows as the values _insert takes (AUDIT_COLUMNS), one per member created or changed.
+    actor_name = actor.get_username()
+    at = AuditEntry._meta.get_field("at").get_db_prep_save(now, connection)
+    target_type = Member._meta.label_lower
     audit = []
     for decision in new + updated:
         member = decision.member
         is_new = decision.outcome == ImportRow.Outcome.CREATED
+        summary = (
+            f"Added {member.full_name}" if is_new else "Changed " + ", ".join(sorted(decision.changes))
+        ) + summary_tail
         audit.append(
-            AuditEntry(
-                actor=actor,
-                actor_name=actor.get_username(),
-                action=AuditEntry.Action.CREATE if is_new else AuditEntry.Action.UPDATE,
-                target_type=Member._meta.label_lower,
-                target_id=member.pk,
-                member=member,
-                summary=(
-                    (f"Added {member.full_name}" if is_new else "Changed " + ", ".join(sorted(decision.changes)))
-                    + summary_tail
-                )[:255],
-                changes=decision.changes,
-                at=now,
+            (
+                actor.pk,
+                actor_name,
+                AuditEntry.Action.CREATE.value if is_new else AuditEntry.Action.UPDATE.value,
+                target_type,
+                member.pk,
+                member.pk,
+                json.dumps(decision.changes),
+                summary[:255],
+                at,
             )
         )
     _insert(AuditEntry, audit)
@@ -893,9 +900,11 @@ def _write_batch(planner: Planner, job: ImportJob, rows: list[Row]) -> ImportJob
 MAX_PARAMETERS = 30_000  # below SQLite's 32,766 and PostgreSQL's 65,535 parameters a statement
 
 
-# Fields whose Python value is already what the database takes (text, ids and counts): their
-# get_db_prep_save returns the value unchanged, and skipping the call halves the cost of a row.
-PLAIN_FIELDS = (models.CharField, models.TextField, models.ForeignKey, models.IntegerField)
+# Fields whose Python value is already what the database takes (text, ids, counts and booleans): their
+# get_db_prep_save returns the value unchanged (None too, for every field here), and skipping the call halves
+# the cost of a row.
+PLAIN_FIELDS = (models.CharField, models.TextField, models.ForeignKey, models.IntegerField, models.BooleanField)
+PLAIN_TYPES = (str, int, bool)
 
 
 def _columns(model: type[Model], names: list[str] | None = None) -> list[Field]:
@@ -905,36 +914,62 @@ def _columns(model: type[Model], names: list[str] | None = None) -> list[Field]:
 
 
 def _row(obj: Model, fields: list[Field]) -> list[Any]:
-    return [
-        value
-        if isinstance(field, PLAIN_FIELDS) and (value is None or type(value) in (str, int))
-        else field.get_db_prep_save(value, connection)
-        for field in fields
-        for value in (getattr(obj, field.attname),)
-    ]
+    row = []
+    for model_field in fields:
+        value = getattr(obj, model_field.attname)
+        if value is not None and not (type(value) in PLAIN_TYPES and isinstance(model_field, PLAIN_FIELDS)):
+            value = model_field.get_db_prep_save(value, connection)
+        row.append(value)
+    return row
 
 
-def _insert(model: type[Model], objects: list[Model]) -> None:
-    """Add rows whose ids nobody needs back (audit and report rows): COPY on PostgreSQL, else executemany."""
-    if not objects:
+# The columns _insert is given values for, in order: every concrete field but the id. Checked here so that a
+# field added to either model is noticed, not written to the wrong column.
+AUDIT_COLUMNS = (
+    "actor_id",
+    "actor_name",
+    "action",
+    "target_type",
+    "target_id",
+    "member_id",
+    "changes",
+    "summary",
+    "at",
+)
+REPORT_COLUMNS = (
+    "job_id",
+    "number",
+    "line",
+    "outcome",
+    "membership_number",
+    "name",
+    "member_id",
+    "changed",
+    "problems",
+)
+assert tuple(f.attname for f in _columns(AuditEntry)) == AUDIT_COLUMNS
+assert tuple(f.attname for f in _columns(ImportRow)) == REPORT_COLUMNS
+
+
+def _insert(model: type[Model], rows: list[tuple]) -> None:
+    """Add rows whose ids nobody needs back (audit and report rows), given as database values for every column
+    but the id (AUDIT_COLUMNS, REPORT_COLUMNS; JSON as text): COPY on PostgreSQL, else one executemany."""
+    if not rows:
         return
     fields = _columns(model)
     quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
     if connection.vendor == "postgresql":
-        columns = ", ".join(quote(f.column) for f in fields)
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
         ):
-            for obj in objects:
-                copy.write_row(_row(obj, fields))
+            for row in rows:
+                copy.write_row(row)
         return
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [_row(obj, fields) for obj in objects])
+        cursor.executemany(sql, rows)
 
 
 def _insert_members(members: list[Member]) -> None:
