@@ -19,12 +19,13 @@ predicate `can_manage_members_in`), so an import can do nothing a person could n
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -480,18 +481,82 @@ class Decision:
         return " ".join(filter(None, (self.row.raw.get("first_name"), self.row.raw.get("last_name"))))
 
 
+class Checked(NamedTuple):
+    """A row as the dry run read it: its values, the problems found in its cells, and whether it repeats an
+    earlier row (Duplicates.problem). None of this depends on the members in the database, so the dry run
+    keeps it with the job (ImportJob.checked_rows) and the import starts from it instead of the file."""
+
+    row: Row
+    values: dict[str, Any]
+    problems: list[tuple[str, str]]
+    duplicate: tuple[str, str, int | None] | None
+
+
+# Kept from the raw cells: what the report shows for a row the import does not match to a member.
+KEPT_CELLS = ("membership_number", "first_name", "last_name")
+STRUCTURE_FIELDS = {"workplace": "workplaces_by_id", "branch": "branches_by_id", "employer": "employers_by_id"}
+
+
+def _keep(checked: Checked) -> list:
+    """A checked row as JSON values: the union's structure by id, dates as ISO text."""
+    row, values, problems, duplicate = checked
+    kept = {}
+    for name, value in values.items():
+        if name in STRUCTURE_FIELDS:
+            value = value.pk
+        elif name == "joined_on":
+            value = value.isoformat()
+        kept[name] = value
+    cells = {name: row.raw[name] for name in KEPT_CELLS if row.raw.get(name)}
+    return [row.number, row.line, cells, kept, problems, duplicate]
+
+
+def _restore(kept: list, structure: Structure) -> Checked:
+    """A kept row, with its workplace, branch and employer as they are now (one gone since the check is a
+    problem with the row)."""
+    number, line, cells, values, problems, duplicate = kept
+    problems = [tuple(problem) for problem in problems]
+    for name, attribute in STRUCTURE_FIELDS.items():
+        if name in values:
+            found = getattr(structure, attribute).get(values[name])
+            if found is None:
+                problems.append((name, f"The {FIELD_LABELS[name].lower()} this row names no longer exists."))
+                del values[name]
+            else:
+                values[name] = found
+    if "joined_on" in values:
+        values["joined_on"] = datetime.date.fromisoformat(values["joined_on"])
+    return Checked(Row(number, line, cells), values, problems, tuple(duplicate) if duplicate else None)
+
+
+def _kept_batches(job: ImportJob, structure: Structure) -> Iterator[list[Checked]]:
+    """The dry run's batches of checked rows, one JSON line each, read one batch at a time."""
+    for line in io.BytesIO(zlib.decompress(bytes(job.checked_rows))):
+        yield [_restore(kept, structure) for kept in json.loads(line)]
+
+
+MEMBER_COLUMNS = Member._meta.concrete_fields
+MEMBER_RELATIONS = {f.name: f.attname for f in MEMBER_COLUMNS if f.is_relation}
+
+
+def _audit(value: Any) -> Any:
+    """_audit_value, without its checks for the text, numbers and yes/no that most values are."""
+    return value if value is None or type(value) in PLAIN_TYPES else _audit_value(value)
+
+
 class Planner:
     """Decides, for a batch of rows, what the import does with each; the same code for the dry run and the run."""
 
-    def __init__(self, *, actor: User, job: ImportJob, structure: Structure, duplicates: Duplicates):
+    def __init__(self, *, actor: User, job: ImportJob, structure: Structure, duplicates: Duplicates | None = None):
         self.actor = actor
         self.job = job
         self.structure = structure
-        self.duplicates = duplicates
+        self.duplicates = duplicates or Duplicates()
         self._may_manage: dict[int, bool] = {}
         self.today = timezone.localdate()
         self.next_number: int | None = None  # the next free number in the Q series, once looked up
         self.mobiles: dict[str, tuple[str, str]] = {}  # as written -> (E.164, problem)
+        self._defaults: dict[str, Any] = {}
 
     def may_manage(self, branch: Branch) -> bool:
         # crm.permissions' own predicate, asked once per branch. For everyone who may import (national admins
@@ -519,12 +584,20 @@ class Planner:
                 by_email.setdefault(member.email.lower(), []).append(member)
         return by_number, by_email
 
-    def plan(self, rows: list[Row]) -> list[Decision]:
-        parsed = [(row, *parse_values(row.raw, self.structure, self.today)) for row in rows]
-        by_number, by_email = self._existing([(row, values) for row, values, _problems in parsed])
+    def parse(self, rows: list[Row]) -> list[Checked]:
+        """Read a batch of the file's rows: everything about them that depends on the file alone."""
+        return [
+            Checked(row, *parse_values(row.raw, self.structure, self.today), self.duplicates.problem(row))
+            for row in rows
+        ]
+
+    def plan(self, rows: list[Checked]) -> list[Decision]:
+        """What the import does with each row of a batch, against the members as they are now."""
+        # A new member's column values before the row's own: the fields' defaults, evaluated once a batch.
+        self._defaults = {f.attname: f.get_default() for f in MEMBER_COLUMNS}
+        by_number, by_email = self._existing([(checked.row, checked.values) for checked in rows])
         decisions = []
-        for row, values, problems in parsed:
-            duplicate = self.duplicates.problem(row)
+        for row, values, problems, duplicate in rows:
             if duplicate and duplicate[2] is not None:
                 decisions.append(Decision(row, ImportRow.Outcome.DUPLICATE, problems=[(duplicate[0], duplicate[1])]))
                 continue
@@ -569,7 +642,7 @@ class Planner:
             for name, value in cleaned.items():
                 old = getattr(member, name)
                 if old != value:
-                    changes[name] = [_audit_value(old), _audit_value(value)]
+                    changes[name] = [_audit(old), _audit(value)]
                     setattr(member, name, value)
             if not changes:
                 return Decision(row, ImportRow.Outcome.UNCHANGED, member=member)
@@ -583,11 +656,23 @@ class Planner:
                 problems=[(name, f"A new member needs a {FIELD_LABELS[name].lower()}.") for name in missing],
             )
         cleaned = self._clean(details, None)
-        member = Member(**cleaned, membership_number=values.get("membership_number", ""))
+        member = self._new_member(cleaned, values.get("membership_number", ""))
         member.status_changed_on = self.today
         self._apply_rules(member, {k for k in ("email_consent", "sms_consent") if cleaned.get(k)}, is_new=True)
-        changes = {name: [None, _audit_value(value)] for name, value in cleaned.items()}
+        changes = {name: [None, _audit(value)] for name, value in cleaned.items()}
         return Decision(row, ImportRow.Outcome.CREATED, member=member, changes=changes)
+
+    def _new_member(self, cleaned: dict, membership_number: str) -> Member:
+        """Member(**cleaned), built the way the ORM builds a member read from the database (values in column
+        order): the keyword path through every field and related-object descriptor was a fifth of a row's check.
+        Related objects are given by id; nothing here reads them back."""
+        values = dict(self._defaults, membership_number=membership_number)
+        for name, value in cleaned.items():
+            if name in MEMBER_RELATIONS:
+                values[MEMBER_RELATIONS[name]] = value.pk if value is not None else None
+            else:
+                values[name] = value
+        return Member(*[values[f.attname] for f in MEMBER_COLUMNS])
 
     def _clean(self, details: dict, member: Member | None) -> dict:
         mobile = details.get("mobile")
@@ -710,15 +795,21 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
     planner = Planner(actor=actor, job=job, structure=Structure.load(), duplicates=Duplicates.find(rows_of(job, text)))
     job.rows.all().delete()
     _reset_counts(job)
+    kept = zlib.compressobj(1)  # the checked rows, one JSON line a batch, compressed as they come
+    chunks = []
     for batch in _batches(rows_of(job, text), BATCH_SIZE):
-        decisions = planner.plan(batch)
+        checked = planner.parse(batch)
+        decisions = planner.plan(checked)
         _insert(ImportRow, [_report_row(job, d) for d in decisions])
         _count(job, decisions)
+        chunks.append(kept.compress(json.dumps([_keep(c) for c in checked]).encode() + b"\n"))
     job.status = ImportJob.Status.CHECKED
     job.checked_at = timezone.now()
     job.rows_done = 0
     job.checked_mobiles = zlib.compress(json.dumps(planner.mobiles).encode())
-    job.save(update_fields=["mapping", "status", "checked_at", "rows_done", "checked_mobiles", *COUNTERS.values()])
+    job.checked_rows = b"".join([*chunks, kept.flush()])
+    checked_fields = ["checked_mobiles", "checked_rows"]
+    job.save(update_fields=["mapping", "status", "checked_at", "rows_done", *checked_fields, *COUNTERS.values()])
     return job
 
 
@@ -729,7 +820,7 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
 def confirm_import(*, actor: User, job: ImportJob, in_background: bool = True) -> ImportJob:
     """Mark a checked import to run, and queue its task (unless the caller runs it: the command line does).
     Confirming twice queues it once."""
-    job = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)
+    job = ImportJob.objects.select_for_update().defer("content", "checked_rows").get(pk=job.pk)
     if job.created_by_id != actor.pk or not can_import_members(actor):
         raise NotPermitted("Only the person who uploaded this file can confirm it.")
     if job.is_committed:
@@ -754,7 +845,7 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
     carries on from where it stopped.
     """
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        job = ImportJob.objects.select_for_update().defer("content").get(pk=job_id)
         if job.status == ImportJob.Status.DONE or not job.is_committed:
             return job
         if job.created_by is None:
@@ -768,29 +859,37 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
         job.error = ""
         job.save(update_fields=["status", "error", *COUNTERS.values()])
     actor = job.created_by
-    text = csvfiles.decode(bytes(job.content))[0]
     if connection.vendor == "sqlite":
         # SQLite's default page cache (8 MB) is smaller than the member table's indexes at 100,000 members;
         # inserting a batch then keeps rereading index pages. 64 MB, for this connection only.
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size = -65536")
-    planner = Planner(actor=actor, job=job, structure=Structure.load(), duplicates=Duplicates.find(rows_of(job, text)))
+    planner = Planner(actor=actor, job=job, structure=Structure.load())
+    if job.checked_rows:
+        # What the dry run read from the file (values, cell problems, repeats) is kept with the job; the
+        # import starts from it and checks again only what depends on the database: matching, scope,
+        # uniqueness, the structure.
+        batches = _kept_batches(job, planner.structure)
+    else:  # checked before the dry run kept its rows: read the file again
+        text = csvfiles.decode(bytes(job.content))[0]
+        planner.duplicates = Duplicates.find(rows_of(job, text))
+        batches = (planner.parse(batch) for batch in _batches(rows_of(job, text), BATCH_SIZE))
     if job.checked_mobiles:
         # A mobile number's reading depends on its text alone, so the dry run's is kept, not parsed again.
         # Everything that depends on the database (matching, scope, uniqueness, the structure) is checked anew.
         planner.mobiles = {raw: tuple(read) for raw, read in json.loads(zlib.decompress(job.checked_mobiles)).items()}
     try:
-        for batch in _batches(rows_of(job, text), BATCH_SIZE):
-            if batch[-1].number <= job.rows_done:
+        for batch in batches:
+            if batch[-1].row.number <= job.rows_done:
                 continue  # saved by an earlier run
-            job = _import_batch(planner, job, [row for row in batch if row.number > job.rows_done])
+            job = _import_batch(planner, job, [checked for checked in batch if checked.row.number > job.rows_done])
             if progress:
                 progress(job)
     except Exception as error:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error=str(error)[:2000])
         raise
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)
+        job = ImportJob.objects.select_for_update().defer("content", "checked_rows").get(pk=job.pk)
         if job.status == ImportJob.Status.DONE:
             return job
         job.status = ImportJob.Status.DONE
@@ -809,7 +908,7 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
     return job
 
 
-def _import_batch(planner: Planner, job: ImportJob, rows: list[Row], attempts: int = 3) -> ImportJob:
+def _import_batch(planner: Planner, job: ImportJob, rows: list[Checked], attempts: int = 3) -> ImportJob:
     for attempt in range(attempts):
         try:
             with transaction.atomic():
@@ -822,9 +921,11 @@ def _import_batch(planner: Planner, job: ImportJob, rows: list[Row], attempts: i
     raise AssertionError("unreachable")
 
 
-def _write_batch(planner: Planner, job: ImportJob, rows: list[Row]) -> ImportJob:
-    locked = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)  # not the file, every batch
-    if locked.rows_done >= rows[-1].number:
+def _write_batch(planner: Planner, job: ImportJob, rows: list[Checked]) -> ImportJob:
+    # Neither the file nor the kept rows, every batch.
+    locked = ImportJob.objects.select_for_update().defer("content", "checked_rows").get(pk=job.pk)
+    first, last = rows[0].row.number, rows[-1].row.number
+    if locked.rows_done >= last:
         return locked  # another run saved this batch first
     decisions = planner.plan(rows)
     actor = planner.actor
@@ -881,10 +982,10 @@ def _write_batch(planner: Planner, job: ImportJob, rows: list[Row]) -> ImportJob
         )
     _insert(AuditEntry, audit)
 
-    job.rows.filter(number__gte=rows[0].number, number__lte=rows[-1].number).delete()
+    job.rows.filter(number__gte=first, number__lte=last).delete()
     _insert(ImportRow, [_report_row(job, d) for d in decisions])
     _count(locked, decisions)
-    locked.rows_done = rows[-1].number
+    locked.rows_done = last
     locked.save(update_fields=["rows_done", *COUNTERS.values()])
     return locked
 
@@ -913,12 +1014,17 @@ def _columns(model: type[Model], names: list[str] | None = None) -> list[Field]:
     return [model._meta.get_field(name) for name in names]
 
 
-def _row(obj: Model, fields: list[Field]) -> list[Any]:
+def _row(obj: Model, fields: list[Field], converted: dict[tuple[str, Any], Any]) -> list[Any]:
+    """The object's database values for `fields`. Dates and times are converted once each per batch
+    (`converted`): a batch's members share today's date and its timestamps."""
     row = []
     for model_field in fields:
         value = getattr(obj, model_field.attname)
         if value is not None and not (type(value) in PLAIN_TYPES and isinstance(model_field, PLAIN_FIELDS)):
-            value = model_field.get_db_prep_save(value, connection)
+            key = (model_field.attname, value)
+            if key not in converted:
+                converted[key] = model_field.get_db_prep_save(value, connection)
+            value = converted[key]
         row.append(value)
     return row
 
@@ -981,6 +1087,7 @@ def _insert_members(members: list[Member]) -> None:
     """
     if not members:
         return
+    converted: dict[tuple[str, Any], Any] = {}
     quote = connection.ops.quote_name
     table = quote(Member._meta.db_table)
     if connection.vendor == "postgresql":
@@ -997,7 +1104,7 @@ def _insert_members(members: list[Member]) -> None:
         columns = ", ".join(quote(f.column) for f in fields)
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for member in members:
-                copy.write_row(_row(member, fields))
+                copy.write_row(_row(member, fields, converted))
         return
     fields = _columns(Member)
     head = f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES "  # noqa: S608
@@ -1008,7 +1115,9 @@ def _insert_members(members: list[Member]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(members), per_statement):
             chunk = members[start : start + per_statement]
-            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, [v for m in chunk for v in _row(m, fields)])
+            cursor.execute(
+                head + ", ".join([one] * len(chunk)) + tail, [v for m in chunk for v in _row(m, fields, converted)]
+            )
             for pk, number in cursor.fetchall():
                 member = by_number[number]
                 member.pk = pk
@@ -1020,6 +1129,7 @@ def _update_members(members: list[Member], names: list[str]) -> None:
     """UPDATE the named fields of each member: on PostgreSQL one UPDATE ... FROM (VALUES ...) per statement-full
     of members, elsewhere one statement run for each member."""
     fields = _columns(Member, names)
+    converted: dict[tuple[str, Any], Any] = {}
     quote = connection.ops.quote_name
     table = quote(Member._meta.db_table)
     if connection.vendor == "postgresql":
@@ -1036,7 +1146,7 @@ def _update_members(members: list[Member], names: list[str]) -> None:
                 cursor.execute(
                     f"UPDATE {table} AS m SET {setting} FROM (VALUES {', '.join([one] * len(chunk))}) "  # noqa: S608
                     f"AS v(member_id, {names_sql}) WHERE m.{quote('id')} = v.member_id",
-                    [value for member in chunk for value in (member.pk, *_row(member, fields))],
+                    [value for member in chunk for value in (member.pk, *_row(member, fields, converted))],
                 )
         return
     sql = (
@@ -1044,7 +1154,7 @@ def _update_members(members: list[Member], names: list[str]) -> None:
         f"WHERE {quote('id')} = %s"
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [[*_row(member, fields), member.pk] for member in members])
+        cursor.executemany(sql, [[*_row(member, fields, converted), member.pk] for member in members])
 
 
 # --- Exports ---------------------------------------------------------------------------------------------
