@@ -25,6 +25,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
@@ -466,11 +467,24 @@ class Duplicates:
         return None
 
 
+class NewMember(SimpleNamespace):
+    """A member the import adds, as its column values under the Member's attribute names (branch_id, not
+    branch). Building a Member for each new row (every field and related-object descriptor) was a fifth of a
+    row's check, and nothing reads the member back before it is saved; the same rules run on it
+    (_stamp_consent), and _insert_members writes its values as it would a Member's."""
+
+    full_name = Member.full_name
+
+    @property
+    def pk(self) -> int | None:
+        return self.id
+
+
 @dataclass
 class Decision:
     row: Row
     outcome: str
-    member: Member | None = None
+    member: Member | NewMember | None = None
     changes: dict[str, list] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
@@ -662,17 +676,15 @@ class Planner:
         changes = {name: [None, _audit(value)] for name, value in cleaned.items()}
         return Decision(row, ImportRow.Outcome.CREATED, member=member, changes=changes)
 
-    def _new_member(self, cleaned: dict, membership_number: str) -> Member:
-        """Member(**cleaned), built the way the ORM builds a member read from the database (values in column
-        order): the keyword path through every field and related-object descriptor was a fifth of a row's check.
-        Related objects are given by id; nothing here reads them back."""
+    def _new_member(self, cleaned: dict, membership_number: str) -> NewMember:
+        """What Member(**cleaned) would hold, as column values: the fields' defaults, then the row's."""
         values = dict(self._defaults, membership_number=membership_number)
         for name, value in cleaned.items():
             if name in MEMBER_RELATIONS:
                 values[MEMBER_RELATIONS[name]] = value.pk if value is not None else None
             else:
                 values[name] = value
-        return Member(*[values[f.attname] for f in MEMBER_COLUMNS])
+        return NewMember(**values)
 
     def _clean(self, details: dict, member: Member | None) -> dict:
         mobile = details.get("mobile")
@@ -700,7 +712,7 @@ class Planner:
             raise RowProblem(column, f"{branch} branch is outside your branches.")
         return cleaned
 
-    def _apply_rules(self, member: Member, changed: set[str], *, is_new: bool) -> None:
+    def _apply_rules(self, member: Member | NewMember, changed: set[str], *, is_new: bool) -> None:
         """What update_member and create_member do besides setting fields: dates and consent stamps."""
         if "status" in changed and not is_new:
             member.status_changed_on = self.today
@@ -1014,7 +1026,7 @@ def _columns(model: type[Model], names: list[str] | None = None) -> list[Field]:
     return [model._meta.get_field(name) for name in names]
 
 
-def _row(obj: Model, fields: list[Field], converted: dict[tuple[str, Any], Any]) -> list[Any]:
+def _row(obj: Model | NewMember, fields: list[Field], converted: dict[tuple[str, Any], Any]) -> list[Any]:
     """The object's database values for `fields`. Dates and times are converted once each per batch
     (`converted`): a batch's members share today's date and its timestamps."""
     row = []
@@ -1078,7 +1090,7 @@ def _insert(model: type[Model], rows: list[tuple]) -> None:
         cursor.executemany(sql, rows)
 
 
-def _insert_members(members: list[Member]) -> None:
+def _insert_members(members: list[NewMember]) -> None:
     """INSERT new members and give each object its new id.
 
     On PostgreSQL the ids are taken from the member id sequence first (one query), then the members go in with
@@ -1097,9 +1109,7 @@ def _insert_members(members: list[Member]) -> None:
                 [Member._meta.db_table, len(members)],
             )
             for member, (pk,) in zip(members, cursor.fetchall(), strict=True):
-                member.pk = pk
-                member._state.adding = False
-                member._state.db = connection.alias
+                member.id = pk
         fields = [Member._meta.pk, *_columns(Member)]
         columns = ", ".join(quote(f.column) for f in fields)
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -1120,9 +1130,7 @@ def _insert_members(members: list[Member]) -> None:
             )
             for pk, number in cursor.fetchall():
                 member = by_number[number]
-                member.pk = pk
-                member._state.adding = False
-                member._state.db = connection.alias
+                member.id = pk
 
 
 def _update_members(members: list[Member], names: list[str]) -> None:
