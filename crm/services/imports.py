@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import operator
 import re
 import zlib
 from collections.abc import Callable, Iterator
@@ -673,7 +674,10 @@ class Planner:
         member = self._new_member(cleaned, values.get("membership_number", ""))
         member.status_changed_on = self.today
         self._apply_rules(member, {k for k in ("email_consent", "sms_consent") if cleaned.get(k)}, is_new=True)
-        changes = {name: [None, _audit(value)] for name, value in cleaned.items()}
+        changes = {
+            name: [None, value if value is None or type(value) in PLAIN_TYPES else _audit_value(value)]
+            for name, value in cleaned.items()
+        }
         return Decision(row, ImportRow.Outcome.CREATED, member=member, changes=changes)
 
     def _new_member(self, cleaned: dict, membership_number: str) -> NewMember:
@@ -754,8 +758,10 @@ def _report_row(job: ImportJob, decision: Decision) -> tuple:
         (member.membership_number if member else decision.row.raw.get("membership_number", ""))[:20],
         decision.name[:201],
         member.pk if member is not None and member.pk else None,
-        json.dumps(sorted(decision.changes) if decision.outcome == ImportRow.Outcome.UPDATED else []),
-        json.dumps(
+        json.dumps(sorted(decision.changes)) if decision.outcome == ImportRow.Outcome.UPDATED else "[]",
+        "[]"
+        if not decision.problems
+        else json.dumps(
             [
                 [_column_of(job, name) if name else "", reason]
                 for name, reason in decision.problems[:REPORT_PROBLEMS_PER_ROW]
@@ -1026,19 +1032,26 @@ def _columns(model: type[Model], names: list[str] | None = None) -> list[Field]:
     return [model._meta.get_field(name) for name in names]
 
 
-def _row(obj: Model | NewMember, fields: list[Field], converted: dict[tuple[str, Any], Any]) -> list[Any]:
-    """The object's database values for `fields`. Dates and times are converted once each per batch
-    (`converted`): a batch's members share today's date and its timestamps."""
-    row = []
-    for model_field in fields:
-        value = getattr(obj, model_field.attname)
-        if value is not None and not (type(value) in PLAIN_TYPES and isinstance(model_field, PLAIN_FIELDS)):
-            key = (model_field.attname, value)
-            if key not in converted:
-                converted[key] = model_field.get_db_prep_save(value, connection)
-            value = converted[key]
-        row.append(value)
-    return row
+class _Values:
+    """Reads objects' database values for `fields`, as _row did: the attributes in one C call, and only the
+    values that need it (dates and times) through get_db_prep_save, each distinct one once (a batch's members
+    share today's date and its timestamps)."""
+
+    def __init__(self, fields: list[Field]):
+        self.fields = fields
+        self.read = operator.attrgetter(*[f.attname for f in fields])
+        self.plain = [isinstance(f, PLAIN_FIELDS) for f in fields]
+        self.converted: dict[tuple[int, Any], Any] = {}
+
+    def __call__(self, obj: Model | NewMember) -> list[Any]:
+        row = list(self.read(obj)) if len(self.fields) > 1 else [self.read(obj)]
+        for i, value in enumerate(row):
+            if value is not None and not (self.plain[i] and type(value) in PLAIN_TYPES):
+                key = (i, value)
+                if key not in self.converted:
+                    self.converted[key] = self.fields[i].get_db_prep_save(value, connection)
+                row[i] = self.converted[key]
+        return row
 
 
 # The columns _insert is given values for, in order: every concrete field but the id. Checked here so that a
@@ -1099,7 +1112,6 @@ def _insert_members(members: list[NewMember]) -> None:
     """
     if not members:
         return
-    converted: dict[tuple[str, Any], Any] = {}
     quote = connection.ops.quote_name
     table = quote(Member._meta.db_table)
     if connection.vendor == "postgresql":
@@ -1111,12 +1123,14 @@ def _insert_members(members: list[NewMember]) -> None:
             for member, (pk,) in zip(members, cursor.fetchall(), strict=True):
                 member.id = pk
         fields = [Member._meta.pk, *_columns(Member)]
+        values = _Values(fields)
         columns = ", ".join(quote(f.column) for f in fields)
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for member in members:
-                copy.write_row(_row(member, fields, converted))
+                copy.write_row(values(member))
         return
     fields = _columns(Member)
+    values = _Values(fields)
     head = f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES "  # noqa: S608
     one = f"({', '.join(['%s'] * len(fields))})"
     tail = f" RETURNING {quote('id')}, {quote('membership_number')}"
@@ -1125,9 +1139,7 @@ def _insert_members(members: list[NewMember]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(members), per_statement):
             chunk = members[start : start + per_statement]
-            cursor.execute(
-                head + ", ".join([one] * len(chunk)) + tail, [v for m in chunk for v in _row(m, fields, converted)]
-            )
+            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, [v for m in chunk for v in values(m)])
             for pk, number in cursor.fetchall():
                 member = by_number[number]
                 member.id = pk
@@ -1137,7 +1149,7 @@ def _update_members(members: list[Member], names: list[str]) -> None:
     """UPDATE the named fields of each member: on PostgreSQL one UPDATE ... FROM (VALUES ...) per statement-full
     of members, elsewhere one statement run for each member."""
     fields = _columns(Member, names)
-    converted: dict[tuple[str, Any], Any] = {}
+    values = _Values(fields)
     quote = connection.ops.quote_name
     table = quote(Member._meta.db_table)
     if connection.vendor == "postgresql":
@@ -1154,7 +1166,7 @@ def _update_members(members: list[Member], names: list[str]) -> None:
                 cursor.execute(
                     f"UPDATE {table} AS m SET {setting} FROM (VALUES {', '.join([one] * len(chunk))}) "  # noqa: S608
                     f"AS v(member_id, {names_sql}) WHERE m.{quote('id')} = v.member_id",
-                    [value for member in chunk for value in (member.pk, *_row(member, fields, converted))],
+                    [value for member in chunk for value in (member.pk, *values(member))],
                 )
         return
     sql = (
@@ -1162,7 +1174,7 @@ def _update_members(members: list[Member], names: list[str]) -> None:
         f"WHERE {quote('id')} = %s"
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [[*_row(member, fields, converted), member.pk] for member in members])
+        cursor.executemany(sql, [[*values(member), member.pk] for member in members])
 
 
 # --- Exports ---------------------------------------------------------------------------------------------
