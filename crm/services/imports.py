@@ -6,11 +6,12 @@ An import has three steps, each a service here:
    a new job. A file that cannot be read is refused whole, before any row is looked at.
 2. `check_import`: with a column mapping (remembered for the file's source), every row is checked exactly
    as the import will treat it, and the report says row by row what would be created, updated or rejected
-   and why. Nothing outside the report is written.
-3. `confirm_import` queues `run_import` (a Celery task): the rows are checked again against the database as
-   it is then, and written in batches. Each batch, its audit rows, its report rows and the job's count of
-   rows done are saved in one transaction, so a failure leaves no half-written member and the next run
-   resumes after the last batch saved; running it again once finished does nothing.
+   and why. Nothing is written but the report and what it read from each row (`checked_rows`).
+3. `confirm_import` queues `run_import` (a Celery task): starting from what the dry run read, not the file,
+   the rows are checked again against the database as it is then, and written in batches. Each batch, its
+   audit rows, its report rows and the job's count of rows done are saved in one transaction, so a failure
+   leaves no half-written member and the next run resumes after the last batch saved; running it again once
+   finished does nothing.
 
 Rows are checked with crm.services' own member rules (`_clean_details`, `_stamp_consent`, the scope
 predicate `can_manage_members_in`), so an import can do nothing a person could not do on the member form.
