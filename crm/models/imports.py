@@ -58,6 +58,12 @@ class ImportJob(models.Model):
         blank=True,
         help_text="The dry run's reading of each mobile (zlib-compressed JSON): the import parses none again.",
     )
+    checked_rows = models.BinaryField(
+        default=b"",
+        blank=True,
+        help_text="What the dry run read from each row (zlib-compressed JSON lines, one a batch): the import "
+        "starts from it, not from the file.",
+    )
     mapping = models.JSONField(default=dict, blank=True, help_text="Column heading -> member field.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
     total_rows = models.PositiveIntegerField(default=0)

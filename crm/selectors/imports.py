@@ -44,7 +44,7 @@ def import_jobs_for(user: User) -> QuerySet[ImportJob]:
     """Import jobs a user may see: their own; every job for national admins. The file itself is not loaded."""
     if not can_import_members(user):
         return ImportJob.objects.none()
-    jobs = ImportJob.objects.defer("content").select_related("source", "created_by")
+    jobs = ImportJob.objects.defer("content", "checked_rows").select_related("source", "created_by")
     return jobs if user.is_national else jobs.filter(created_by=user)
 
 

@@ -113,9 +113,10 @@ def _clean_details(details: dict[str, Any], member: Member | None) -> dict[str, 
 
 def _stamp_consent(member: Member, changed: set[str], source: str) -> None:
     """Record where and when consent changed for each channel whose consent field changed."""
-    now = timezone.now()
+    now = None  # read only when a consent changed: an import asks this of every row
     for channel in ("email", "sms"):
         if f"{channel}_consent" in changed:
+            now = now or timezone.now()
             setattr(member, f"{channel}_consent_source", source)
             setattr(member, f"{channel}_consent_at", now)
     if member.sms_consent and not member.mobile:

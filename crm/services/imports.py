@@ -6,11 +6,12 @@ An import has three steps, each a service here:
    a new job. A file that cannot be read is refused whole, before any row is looked at.
 2. `check_import`: with a column mapping (remembered for the file's source), every row is checked exactly
    as the import will treat it, and the report says row by row what would be created, updated or rejected
-   and why. Nothing outside the report is written.
-3. `confirm_import` queues `run_import` (a Celery task): the rows are checked again against the database as
-   it is then, and written in batches. Each batch, its audit rows, its report rows and the job's count of
-   rows done are saved in one transaction, so a failure leaves no half-written member and the next run
-   resumes after the last batch saved; running it again once finished does nothing.
+   and why. Nothing is written but the report and what it read from each row (`checked_rows`).
+3. `confirm_import` queues `run_import` (a Celery task): starting from what the dry run read, not the file,
+   the rows are checked again against the database as it is then, and written in batches. Each batch, its
+   audit rows, its report rows and the job's count of rows done are saved in one transaction, so a failure
+   leaves no half-written member and the next run resumes after the last batch saved; running it again once
+   finished does nothing.
 
 Rows are checked with crm.services' own member rules (`_clean_details`, `_stamp_consent`, the scope
 predicate `can_manage_members_in`), so an import can do nothing a person could not do on the member form.
@@ -19,12 +20,15 @@ predicate `can_manage_members_in`), so an import can do nothing a person could n
 from __future__ import annotations
 
 import datetime
+import io
 import json
+import operator
 import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -465,11 +469,24 @@ class Duplicates:
         return None
 
 
+class NewMember(SimpleNamespace):
+    """A member the import adds, as its column values under the Member's attribute names (branch_id, not
+    branch). Building a Member for each new row (every field and related-object descriptor) was a fifth of a
+    row's check, and nothing reads the member back before it is saved; the same rules run on it
+    (_stamp_consent), and _insert_members writes its values as it would a Member's."""
+
+    full_name = Member.full_name
+
+    @property
+    def pk(self) -> int | None:
+        return self.id
+
+
 @dataclass
 class Decision:
     row: Row
     outcome: str
-    member: Member | None = None
+    member: Member | NewMember | None = None
     changes: dict[str, list] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
@@ -480,18 +497,82 @@ class Decision:
         return " ".join(filter(None, (self.row.raw.get("first_name"), self.row.raw.get("last_name"))))
 
 
+class Checked(NamedTuple):
+    """A row as the dry run read it: its values, the problems found in its cells, and whether it repeats an
+    earlier row (Duplicates.problem). None of this depends on the members in the database, so the dry run
+    keeps it with the job (ImportJob.checked_rows) and the import starts from it instead of the file."""
+
+    row: Row
+    values: dict[str, Any]
+    problems: list[tuple[str, str]]
+    duplicate: tuple[str, str, int | None] | None
+
+
+# Kept from the raw cells: what the report shows for a row the import does not match to a member.
+KEPT_CELLS = ("membership_number", "first_name", "last_name")
+STRUCTURE_FIELDS = {"workplace": "workplaces_by_id", "branch": "branches_by_id", "employer": "employers_by_id"}
+
+
+def _keep(checked: Checked) -> list:
+    """A checked row as JSON values: the union's structure by id, dates as ISO text."""
+    row, values, problems, duplicate = checked
+    kept = {}
+    for name, value in values.items():
+        if name in STRUCTURE_FIELDS:
+            value = value.pk
+        elif name == "joined_on":
+            value = value.isoformat()
+        kept[name] = value
+    cells = {name: row.raw[name] for name in KEPT_CELLS if row.raw.get(name)}
+    return [row.number, row.line, cells, kept, problems, duplicate]
+
+
+def _restore(kept: list, structure: Structure) -> Checked:
+    """A kept row, with its workplace, branch and employer as they are now (one gone since the check is a
+    problem with the row)."""
+    number, line, cells, values, problems, duplicate = kept
+    problems = [tuple(problem) for problem in problems]
+    for name, attribute in STRUCTURE_FIELDS.items():
+        if name in values:
+            found = getattr(structure, attribute).get(values[name])
+            if found is None:
+                problems.append((name, f"The {FIELD_LABELS[name].lower()} this row names no longer exists."))
+                del values[name]
+            else:
+                values[name] = found
+    if "joined_on" in values:
+        values["joined_on"] = datetime.date.fromisoformat(values["joined_on"])
+    return Checked(Row(number, line, cells), values, problems, tuple(duplicate) if duplicate else None)
+
+
+def _kept_batches(job: ImportJob, structure: Structure) -> Iterator[list[Checked]]:
+    """The dry run's batches of checked rows, one JSON line each, read one batch at a time."""
+    for line in io.BytesIO(zlib.decompress(bytes(job.checked_rows))):
+        yield [_restore(kept, structure) for kept in json.loads(line)]
+
+
+MEMBER_COLUMNS = Member._meta.concrete_fields
+MEMBER_RELATIONS = {f.name: f.attname for f in MEMBER_COLUMNS if f.is_relation}
+
+
+def _audit(value: Any) -> Any:
+    """_audit_value, without its checks for the text, numbers and yes/no that most values are."""
+    return value if value is None or type(value) in PLAIN_TYPES else _audit_value(value)
+
+
 class Planner:
     """Decides, for a batch of rows, what the import does with each; the same code for the dry run and the run."""
 
-    def __init__(self, *, actor: User, job: ImportJob, structure: Structure, duplicates: Duplicates):
+    def __init__(self, *, actor: User, job: ImportJob, structure: Structure, duplicates: Duplicates | None = None):
         self.actor = actor
         self.job = job
         self.structure = structure
-        self.duplicates = duplicates
+        self.duplicates = duplicates or Duplicates()
         self._may_manage: dict[int, bool] = {}
         self.today = timezone.localdate()
         self.next_number: int | None = None  # the next free number in the Q series, once looked up
         self.mobiles: dict[str, tuple[str, str]] = {}  # as written -> (E.164, problem)
+        self._defaults: dict[str, Any] = {}
 
     def may_manage(self, branch: Branch) -> bool:
         # crm.permissions' own predicate, asked once per branch. For everyone who may import (national admins
@@ -519,12 +600,20 @@ class Planner:
                 by_email.setdefault(member.email.lower(), []).append(member)
         return by_number, by_email
 
-    def plan(self, rows: list[Row]) -> list[Decision]:
-        parsed = [(row, *parse_values(row.raw, self.structure, self.today)) for row in rows]
-        by_number, by_email = self._existing([(row, values) for row, values, _problems in parsed])
+    def parse(self, rows: list[Row]) -> list[Checked]:
+        """Read a batch of the file's rows: everything about them that depends on the file alone."""
+        return [
+            Checked(row, *parse_values(row.raw, self.structure, self.today), self.duplicates.problem(row))
+            for row in rows
+        ]
+
+    def plan(self, rows: list[Checked]) -> list[Decision]:
+        """What the import does with each row of a batch, against the members as they are now."""
+        # A new member's column values before the row's own: the fields' defaults, evaluated once a batch.
+        self._defaults = {f.attname: f.get_default() for f in MEMBER_COLUMNS}
+        by_number, by_email = self._existing([(checked.row, checked.values) for checked in rows])
         decisions = []
-        for row, values, problems in parsed:
-            duplicate = self.duplicates.problem(row)
+        for row, values, problems, duplicate in rows:
             if duplicate and duplicate[2] is not None:
                 decisions.append(Decision(row, ImportRow.Outcome.DUPLICATE, problems=[(duplicate[0], duplicate[1])]))
                 continue
@@ -569,7 +658,7 @@ class Planner:
             for name, value in cleaned.items():
                 old = getattr(member, name)
                 if old != value:
-                    changes[name] = [_audit_value(old), _audit_value(value)]
+                    changes[name] = [_audit(old), _audit(value)]
                     setattr(member, name, value)
             if not changes:
                 return Decision(row, ImportRow.Outcome.UNCHANGED, member=member)
@@ -583,11 +672,24 @@ class Planner:
                 problems=[(name, f"A new member needs a {FIELD_LABELS[name].lower()}.") for name in missing],
             )
         cleaned = self._clean(details, None)
-        member = Member(**cleaned, membership_number=values.get("membership_number", ""))
+        member = self._new_member(cleaned, values.get("membership_number", ""))
         member.status_changed_on = self.today
         self._apply_rules(member, {k for k in ("email_consent", "sms_consent") if cleaned.get(k)}, is_new=True)
-        changes = {name: [None, _audit_value(value)] for name, value in cleaned.items()}
+        changes = {
+            name: [None, value if value is None or type(value) in PLAIN_TYPES else _audit_value(value)]
+            for name, value in cleaned.items()
+        }
         return Decision(row, ImportRow.Outcome.CREATED, member=member, changes=changes)
+
+    def _new_member(self, cleaned: dict, membership_number: str) -> NewMember:
+        """What Member(**cleaned) would hold, as column values: the fields' defaults, then the row's."""
+        values = dict(self._defaults, membership_number=membership_number)
+        for name, value in cleaned.items():
+            if name in MEMBER_RELATIONS:
+                values[MEMBER_RELATIONS[name]] = value.pk if value is not None else None
+            else:
+                values[name] = value
+        return NewMember(**values)
 
     def _clean(self, details: dict, member: Member | None) -> dict:
         mobile = details.get("mobile")
@@ -615,7 +717,7 @@ class Planner:
             raise RowProblem(column, f"{branch} branch is outside your branches.")
         return cleaned
 
-    def _apply_rules(self, member: Member, changed: set[str], *, is_new: bool) -> None:
+    def _apply_rules(self, member: Member | NewMember, changed: set[str], *, is_new: bool) -> None:
         """What update_member and create_member do besides setting fields: dates and consent stamps."""
         if "status" in changed and not is_new:
             member.status_changed_on = self.today
@@ -646,21 +748,27 @@ def _column_of(job: ImportJob, name: str) -> str:
     return FIELD_LABELS.get(name, name)
 
 
-def _report_row(job: ImportJob, decision: Decision) -> ImportRow:
+def _report_row(job: ImportJob, decision: Decision) -> tuple:
+    """The report row for a decision, as the values _insert takes (REPORT_COLUMNS): no model object is built."""
     member = decision.member
-    return ImportRow(
-        job=job,
-        number=decision.row.number,
-        line=decision.row.line,
-        outcome=decision.outcome,
-        membership_number=(member.membership_number if member else decision.row.raw.get("membership_number", ""))[:20],
-        name=decision.name[:201],
-        member=member if member is not None and member.pk else None,
-        changed=sorted(decision.changes) if decision.outcome == ImportRow.Outcome.UPDATED else [],
-        problems=[
-            [_column_of(job, name) if name else "", reason]
-            for name, reason in decision.problems[:REPORT_PROBLEMS_PER_ROW]
-        ],
+    return (
+        job.pk,
+        decision.row.number,
+        decision.row.line,
+        decision.outcome,
+        (member.membership_number if member else decision.row.raw.get("membership_number", ""))[:20],
+        decision.name[:201],
+        member.pk if member is not None and member.pk else None,
+        None,  # workplace: a member import's rows name members only
+        json.dumps(sorted(decision.changes)) if decision.outcome == ImportRow.Outcome.UPDATED else "[]",
+        "[]"
+        if not decision.problems
+        else json.dumps(
+            [
+                [_column_of(job, name) if name else "", reason]
+                for name, reason in decision.problems[:REPORT_PROBLEMS_PER_ROW]
+            ]
+        ),
     )
 
 
@@ -714,15 +822,21 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
     planner = Planner(actor=actor, job=job, structure=Structure.load(), duplicates=Duplicates.find(rows_of(job, text)))
     job.rows.all().delete()
     _reset_counts(job)
+    kept = zlib.compressobj(1)  # the checked rows, one JSON line a batch, compressed as they come
+    chunks = []
     for batch in _batches(rows_of(job, text), BATCH_SIZE):
-        decisions = planner.plan(batch)
+        checked = planner.parse(batch)
+        decisions = planner.plan(checked)
         _insert(ImportRow, [_report_row(job, d) for d in decisions])
         _count(job, decisions)
+        chunks.append(kept.compress(json.dumps([_keep(c) for c in checked]).encode() + b"\n"))
     job.status = ImportJob.Status.CHECKED
     job.checked_at = timezone.now()
     job.rows_done = 0
     job.checked_mobiles = zlib.compress(json.dumps(planner.mobiles).encode())
-    job.save(update_fields=["mapping", "status", "checked_at", "rows_done", "checked_mobiles", *COUNTERS.values()])
+    job.checked_rows = b"".join([*chunks, kept.flush()])
+    checked_fields = ["checked_mobiles", "checked_rows"]
+    job.save(update_fields=["mapping", "status", "checked_at", "rows_done", *checked_fields, *COUNTERS.values()])
     return job
 
 
@@ -733,7 +847,7 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
 def confirm_import(*, actor: User, job: ImportJob, in_background: bool = True) -> ImportJob:
     """Mark a checked import to run, and queue its task (unless the caller runs it: the command line does).
     Confirming twice queues it once."""
-    job = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)
+    job = ImportJob.objects.select_for_update().defer("content", "checked_rows").get(pk=job.pk)
     _only_members(job)
     if job.created_by_id != actor.pk or not can_import_members(actor):
         raise NotPermitted("Only the person who uploaded this file can confirm it.")
@@ -759,7 +873,7 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
     carries on from where it stopped.
     """
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        job = ImportJob.objects.select_for_update().defer("content").get(pk=job_id)
         if job.kind != ImportJob.Kind.MEMBERS or job.status == ImportJob.Status.DONE or not job.is_committed:
             return job
         if job.created_by is None:
@@ -773,29 +887,37 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
         job.error = ""
         job.save(update_fields=["status", "error", *COUNTERS.values()])
     actor = job.created_by
-    text = csvfiles.decode(bytes(job.content))[0]
     if connection.vendor == "sqlite":
         # SQLite's default page cache (8 MB) is smaller than the member table's indexes at 100,000 members;
         # inserting a batch then keeps rereading index pages. 64 MB, for this connection only.
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size = -65536")
-    planner = Planner(actor=actor, job=job, structure=Structure.load(), duplicates=Duplicates.find(rows_of(job, text)))
+    planner = Planner(actor=actor, job=job, structure=Structure.load())
+    if job.checked_rows:
+        # What the dry run read from the file (values, cell problems, repeats) is kept with the job; the
+        # import starts from it and checks again only what depends on the database: matching, scope,
+        # uniqueness, the structure.
+        batches = _kept_batches(job, planner.structure)
+    else:  # checked before the dry run kept its rows: read the file again
+        text = csvfiles.decode(bytes(job.content))[0]
+        planner.duplicates = Duplicates.find(rows_of(job, text))
+        batches = (planner.parse(batch) for batch in _batches(rows_of(job, text), BATCH_SIZE))
     if job.checked_mobiles:
         # A mobile number's reading depends on its text alone, so the dry run's is kept, not parsed again.
         # Everything that depends on the database (matching, scope, uniqueness, the structure) is checked anew.
         planner.mobiles = {raw: tuple(read) for raw, read in json.loads(zlib.decompress(job.checked_mobiles)).items()}
     try:
-        for batch in _batches(rows_of(job, text), BATCH_SIZE):
-            if batch[-1].number <= job.rows_done:
+        for batch in batches:
+            if batch[-1].row.number <= job.rows_done:
                 continue  # saved by an earlier run
-            job = _import_batch(planner, job, [row for row in batch if row.number > job.rows_done])
+            job = _import_batch(planner, job, [checked for checked in batch if checked.row.number > job.rows_done])
             if progress:
                 progress(job)
     except Exception as error:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error=str(error)[:2000])
         raise
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)
+        job = ImportJob.objects.select_for_update().defer("content", "checked_rows").get(pk=job.pk)
         if job.status == ImportJob.Status.DONE:
             return job
         job.status = ImportJob.Status.DONE
@@ -814,7 +936,7 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
     return job
 
 
-def _import_batch(planner: Planner, job: ImportJob, rows: list[Row], attempts: int = 3) -> ImportJob:
+def _import_batch(planner: Planner, job: ImportJob, rows: list[Checked], attempts: int = 3) -> ImportJob:
     for attempt in range(attempts):
         try:
             with transaction.atomic():
@@ -827,9 +949,11 @@ def _import_batch(planner: Planner, job: ImportJob, rows: list[Row], attempts: i
     raise AssertionError("unreachable")
 
 
-def _write_batch(planner: Planner, job: ImportJob, rows: list[Row]) -> ImportJob:
-    locked = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)  # not the file, every batch
-    if locked.rows_done >= rows[-1].number:
+def _write_batch(planner: Planner, job: ImportJob, rows: list[Checked]) -> ImportJob:
+    # Neither the file nor the kept rows, every batch.
+    locked = ImportJob.objects.select_for_update().defer("content", "checked_rows").get(pk=job.pk)
+    first, last = rows[0].row.number, rows[-1].row.number
+    if locked.rows_done >= last:
         return locked  # another run saved this batch first
     decisions = planner.plan(rows)
     actor = planner.actor
@@ -860,32 +984,36 @@ def _write_batch(planner: Planner, job: ImportJob, rows: list[Row]) -> ImportJob
                 fields |= {f"{channel}_consent_source", f"{channel}_consent_at"}
         _update_members([d.member for d in updated], sorted(fields))
 
+    # Audit rows as the values _insert takes (AUDIT_COLUMNS), one per member created or changed.
+    actor_name = actor.get_username()
+    at = AuditEntry._meta.get_field("at").get_db_prep_save(now, connection)
+    target_type = Member._meta.label_lower
     audit = []
     for decision in new + updated:
         member = decision.member
         is_new = decision.outcome == ImportRow.Outcome.CREATED
+        summary = (
+            f"Added {member.full_name}" if is_new else "Changed " + ", ".join(sorted(decision.changes))
+        ) + summary_tail
         audit.append(
-            AuditEntry(
-                actor=actor,
-                actor_name=actor.get_username(),
-                action=AuditEntry.Action.CREATE if is_new else AuditEntry.Action.UPDATE,
-                target_type=Member._meta.label_lower,
-                target_id=member.pk,
-                member=member,
-                summary=(
-                    (f"Added {member.full_name}" if is_new else "Changed " + ", ".join(sorted(decision.changes)))
-                    + summary_tail
-                )[:255],
-                changes=decision.changes,
-                at=now,
+            (
+                actor.pk,
+                actor_name,
+                AuditEntry.Action.CREATE.value if is_new else AuditEntry.Action.UPDATE.value,
+                target_type,
+                member.pk,
+                member.pk,
+                json.dumps(decision.changes),
+                summary[:255],
+                at,
             )
         )
     _insert(AuditEntry, audit)
 
-    job.rows.filter(number__gte=rows[0].number, number__lte=rows[-1].number).delete()
+    job.rows.filter(number__gte=first, number__lte=last).delete()
     _insert(ImportRow, [_report_row(job, d) for d in decisions])
     _count(locked, decisions)
-    locked.rows_done = rows[-1].number
+    locked.rows_done = last
     locked.save(update_fields=["rows_done", *COUNTERS.values()])
     return locked
 
@@ -901,9 +1029,11 @@ def _write_batch(planner: Planner, job: ImportJob, rows: list[Row]) -> ImportJob
 MAX_PARAMETERS = 30_000  # below SQLite's 32,766 and PostgreSQL's 65,535 parameters a statement
 
 
-# Fields whose Python value is already what the database takes (text, ids and counts): their
-# get_db_prep_save returns the value unchanged, and skipping the call halves the cost of a row.
-PLAIN_FIELDS = (models.CharField, models.TextField, models.ForeignKey, models.IntegerField)
+# Fields whose Python value is already what the database takes (text, ids, counts and booleans): their
+# get_db_prep_save returns the value unchanged (None too, for every field here), and skipping the call halves
+# the cost of a row.
+PLAIN_FIELDS = (models.CharField, models.TextField, models.ForeignKey, models.IntegerField, models.BooleanField)
+PLAIN_TYPES = (str, int, bool)
 
 
 def _columns(model: type[Model], names: list[str] | None = None) -> list[Field]:
@@ -912,40 +1042,79 @@ def _columns(model: type[Model], names: list[str] | None = None) -> list[Field]:
     return [model._meta.get_field(name) for name in names]
 
 
-def _row(obj: Model, fields: list[Field]) -> list[Any]:
-    return [
-        value
-        if isinstance(field, PLAIN_FIELDS) and (value is None or type(value) in (str, int))
-        else field.get_db_prep_save(value, connection)
-        for field in fields
-        for value in (getattr(obj, field.attname),)
-    ]
+class _Values:
+    """Reads objects' database values for `fields`, as _row did: the attributes in one C call, and only the
+    values that need it (dates and times) through get_db_prep_save, each distinct one once (a batch's members
+    share today's date and its timestamps)."""
+
+    def __init__(self, fields: list[Field]):
+        self.fields = fields
+        self.read = operator.attrgetter(*[f.attname for f in fields])
+        self.plain = [isinstance(f, PLAIN_FIELDS) for f in fields]
+        self.converted: dict[tuple[int, Any], Any] = {}
+
+    def __call__(self, obj: Model | NewMember) -> list[Any]:
+        row = list(self.read(obj)) if len(self.fields) > 1 else [self.read(obj)]
+        for i, value in enumerate(row):
+            if value is not None and not (self.plain[i] and type(value) in PLAIN_TYPES):
+                key = (i, value)
+                if key not in self.converted:
+                    self.converted[key] = self.fields[i].get_db_prep_save(value, connection)
+                row[i] = self.converted[key]
+        return row
 
 
-def _insert(model: type[Model], objects: list[Model]) -> None:
-    """Add rows whose ids nobody needs back (audit and report rows): COPY on PostgreSQL, else executemany."""
-    if not objects:
+# The columns _insert is given values for, in order: every concrete field but the id. Checked here so that a
+# field added to either model is noticed, not written to the wrong column.
+AUDIT_COLUMNS = (
+    "actor_id",
+    "actor_name",
+    "action",
+    "target_type",
+    "target_id",
+    "member_id",
+    "changes",
+    "summary",
+    "at",
+)
+REPORT_COLUMNS = (
+    "job_id",
+    "number",
+    "line",
+    "outcome",
+    "membership_number",
+    "name",
+    "member_id",
+    "workplace_id",
+    "changed",
+    "problems",
+)
+assert tuple(f.attname for f in _columns(AuditEntry)) == AUDIT_COLUMNS
+assert tuple(f.attname for f in _columns(ImportRow)) == REPORT_COLUMNS
+
+
+def _insert(model: type[Model], rows: list[tuple]) -> None:
+    """Add rows whose ids nobody needs back (audit and report rows), given as database values for every column
+    but the id (AUDIT_COLUMNS, REPORT_COLUMNS; JSON as text): COPY on PostgreSQL, else one executemany."""
+    if not rows:
         return
     fields = _columns(model)
     quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
     if connection.vendor == "postgresql":
-        columns = ", ".join(quote(f.column) for f in fields)
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
         ):
-            for obj in objects:
-                copy.write_row(_row(obj, fields))
+            for row in rows:
+                copy.write_row(row)
         return
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [_row(obj, fields) for obj in objects])
+        cursor.executemany(sql, rows)
 
 
-def _insert_members(members: list[Member]) -> None:
+def _insert_members(members: list[NewMember]) -> None:
     """INSERT new members and give each object its new id.
 
     On PostgreSQL the ids are taken from the member id sequence first (one query), then the members go in with
@@ -963,16 +1132,16 @@ def _insert_members(members: list[Member]) -> None:
                 [Member._meta.db_table, len(members)],
             )
             for member, (pk,) in zip(members, cursor.fetchall(), strict=True):
-                member.pk = pk
-                member._state.adding = False
-                member._state.db = connection.alias
+                member.id = pk
         fields = [Member._meta.pk, *_columns(Member)]
+        values = _Values(fields)
         columns = ", ".join(quote(f.column) for f in fields)
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for member in members:
-                copy.write_row(_row(member, fields))
+                copy.write_row(values(member))
         return
     fields = _columns(Member)
+    values = _Values(fields)
     head = f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES "  # noqa: S608
     one = f"({', '.join(['%s'] * len(fields))})"
     tail = f" RETURNING {quote('id')}, {quote('membership_number')}"
@@ -981,18 +1150,17 @@ def _insert_members(members: list[Member]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(members), per_statement):
             chunk = members[start : start + per_statement]
-            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, [v for m in chunk for v in _row(m, fields)])
+            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, [v for m in chunk for v in values(m)])
             for pk, number in cursor.fetchall():
                 member = by_number[number]
-                member.pk = pk
-                member._state.adding = False
-                member._state.db = connection.alias
+                member.id = pk
 
 
 def _update_members(members: list[Member], names: list[str]) -> None:
     """UPDATE the named fields of each member: on PostgreSQL one UPDATE ... FROM (VALUES ...) per statement-full
     of members, elsewhere one statement run for each member."""
     fields = _columns(Member, names)
+    values = _Values(fields)
     quote = connection.ops.quote_name
     table = quote(Member._meta.db_table)
     if connection.vendor == "postgresql":
@@ -1009,7 +1177,7 @@ def _update_members(members: list[Member], names: list[str]) -> None:
                 cursor.execute(
                     f"UPDATE {table} AS m SET {setting} FROM (VALUES {', '.join([one] * len(chunk))}) "  # noqa: S608
                     f"AS v(member_id, {names_sql}) WHERE m.{quote('id')} = v.member_id",
-                    [value for member in chunk for value in (member.pk, *_row(member, fields))],
+                    [value for member in chunk for value in (member.pk, *values(member))],
                 )
         return
     sql = (
@@ -1017,7 +1185,7 @@ def _update_members(members: list[Member], names: list[str]) -> None:
         f"WHERE {quote('id')} = %s"
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [[*_row(member, fields), member.pk] for member in members])
+        cursor.executemany(sql, [[*values(member), member.pk] for member in members])
 
 
 # --- Exports ---------------------------------------------------------------------------------------------

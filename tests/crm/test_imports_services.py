@@ -10,6 +10,7 @@ from crm.errors import NotPermitted, ServiceError
 from crm.models import AuditEntry, ImportJob, ImportRow, Member
 from crm.services import imports
 from crm.tasks import import_members
+from tests.factories import WorkplaceFactory
 
 HEADINGS = "Membership number,First name,Surname,Email,Mobile,School,Category,Status,Date joined"
 
@@ -532,3 +533,51 @@ def test_the_import_keeps_the_dry_runs_reading_of_mobiles_and_checks_the_rest_ag
     assert Member.objects.get(email="nina@example.org").mobile == "+447911123457"
     assert not Member.objects.filter(email="badphone@example.org").exists()
     assert rows(job, "rejected")[0].problems[0][0] == "Mobile"
+
+
+def test_the_import_starts_from_the_dry_runs_reading_of_the_file(union, organiser, run, monkeypatch):
+    """The file is not read again: cells, repeats and mobiles come from the dry run; matching and scope do not."""
+    text = csv_of(
+        ",Nina,New,nina@example.org,07911 123457,Oak Primary,teacher,active,01/09/2020",
+        ",Nina,New,nina@example.org,07911 123457,Oak Primary,teacher,active,01/09/2020",
+        ",Dee,Date,dee@example.org,,Oak Primary,teacher,active,31/13/2020",
+        owen_row(union),
+    )
+    job = check(organiser, text)
+    assert (job.created_count, job.updated_count, job.duplicate_count, job.rejected_count) == (1, 1, 1, 1)
+
+    def read_again(*args, **kwargs):
+        raise AssertionError("the file was read again")
+
+    monkeypatch.setattr(imports, "parse_values", read_again)
+    monkeypatch.setattr(imports, "rows_of", read_again)
+    job = run(organiser, job)
+    assert (job.created_count, job.updated_count, job.duplicate_count, job.rejected_count) == (1, 1, 1, 1)
+    nina = Member.objects.get(email="nina@example.org")
+    assert (nina.mobile, nina.joined_on.isoformat(), nina.workplace) == (
+        "+447911123457",
+        "2020-09-01",
+        union.workplaces.oak,
+    )
+    assert Member.objects.get(pk=union.members.oak.pk).email == "owen.new@example.org"
+    assert rows(job, "rejected")[0].problems[0][0] == "Date joined"
+    assert rows(job, "duplicate")[0].line == 3
+
+
+def test_a_workplace_removed_after_the_dry_run_rejects_its_rows(union, organiser, run):
+    elm = WorkplaceFactory(name="Elm Nursery", branch=union.branches.leeds, employer=union.workplaces.oak.employer)
+    job = check(organiser, csv_of(",Nina,New,nina@example.org,,Elm Nursery,teacher,active,01/09/2020"))
+    assert job.created_count == 1
+    elm.delete()
+    job = run(organiser, job)
+    assert (job.created_count, job.rejected_count) == (0, 1)
+    assert rows(job)[0].problems == [["School", "The workplace this row names no longer exists."]]
+    assert not Member.objects.filter(email="nina@example.org").exists()
+
+
+def test_a_job_checked_before_rows_were_kept_reads_the_file_again(union, organiser, run):
+    job = check(organiser, csv_of(",Nina,New,nina@example.org,07911 123457,Oak Primary,teacher,active,01/09/2020"))
+    ImportJob.objects.filter(pk=job.pk).update(checked_rows=b"")
+    job = run(organiser, job)
+    assert (job.status, job.created_count) == ("done", 1)
+    assert Member.objects.get(email="nina@example.org").mobile == "+447911123457"
