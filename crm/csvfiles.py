@@ -108,7 +108,7 @@ def read_headers(text: str, delimiter: str) -> list[str]:
                 raise FileRefused(f"The column '{heading}' appears twice in the heading row.")
             seen.add(heading.lower())
         return headers
-    raise FileRefused("This file is empty: it needs a heading row and at least one row of members.", field="file")
+    raise FileRefused("This file is empty: it needs a heading row and at least one data row.", field="file")
 
 
 def neutralise(value: object) -> str:

@@ -196,7 +196,7 @@ def read_file(content: bytes) -> ReadFile:
                 f"This file has more than {MAX_ROWS:,} rows; split it into smaller files.", field="file"
             )
     if total < 1:
-        raise csvfiles.FileRefused("This file has a heading row but no rows of members.", field="file")
+        raise csvfiles.FileRefused("This file has a heading row but no data rows.", field="file")
     return ReadFile(text, encoding, delimiter, headers, total)
 
 
@@ -219,17 +219,41 @@ def start_import(*, actor: User, source_name: str, filename: str, upload: Any) -
 
     Raises NotPermitted for users who may not import, csvfiles.FileRefused for a file that cannot be read.
     """
+    return keep_upload(
+        actor=actor,
+        source_name=source_name,
+        filename=filename,
+        upload=upload,
+        kind=ImportJob.Kind.MEMBERS,
+        example_source="Leeds City Council staff list",
+        guess=lambda headers, source: guess_mapping(headers, source.mapping),
+    )
+
+
+def keep_upload(
+    *,
+    actor: User,
+    source_name: str,
+    filename: str,
+    upload: Any,
+    kind: str,
+    example_source: str,
+    guess: Callable[[list[str], ImportSource], dict[str, str]],
+) -> ImportJob:
+    """The first step of every kind of import: the file kept with a new job, its source named and remembered,
+    and a first guess at the mapping from that source's last one (`guess`)."""
     if not can_import_members(actor):
-        raise NotPermitted("Only national admins and organisers import members.")
+        raise NotPermitted(f"Only national admins and organisers import {ImportJob.Kind(kind).label.lower()}.")
     source_name = " ".join((source_name or "").split())
     if not source_name:
-        raise ServiceError("Say where the file comes from, e.g. 'Leeds City Council staff list'.", field="source")
+        raise ServiceError(f"Say where the file comes from, e.g. '{example_source}'.", field="source")
     if len(source_name) > ImportSource._meta.get_field("name").max_length:
         raise ServiceError("That source name is too long.", field="source")
     content = _read_upload(upload)
     read = read_file(content)
     source, _created = ImportSource.objects.get_or_create(name=source_name, defaults={"updated_by": actor})
     return ImportJob.objects.create(
+        kind=kind,
         source=source,
         created_by=actor,
         filename=(filename or "upload.csv")[:255],
@@ -238,7 +262,7 @@ def start_import(*, actor: User, source_name: str, filename: str, upload: Any) -
         encoding=read.encoding,
         delimiter=read.delimiter,
         headers=read.headers,
-        mapping=guess_mapping(read.headers, source.mapping),
+        mapping=guess(read.headers, source),
         total_rows=read.total_rows,
     )
 

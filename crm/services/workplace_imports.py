@@ -42,9 +42,8 @@ from crm.services.imports import (
     _count,
     _heading_key,
     _parse_choice,
-    _read_upload,
     _reset_counts,
-    read_file,
+    keep_upload,
     rows_of,
 )
 
@@ -129,28 +128,14 @@ def start_import(*, actor: User, source_name: str, filename: str, upload: Any) -
 
     Raises NotPermitted for users who may not import, csvfiles.FileRefused for a file that cannot be read.
     """
-    if not can_import_members(actor):
-        raise NotPermitted("Only national admins and organisers import workplaces.")
-    source_name = " ".join((source_name or "").split())
-    if not source_name:
-        raise ServiceError("Say where the file comes from, e.g. 'Leeds City Council list of schools'.", field="source")
-    if len(source_name) > ImportSource._meta.get_field("name").max_length:
-        raise ServiceError("That source name is too long.", field="source")
-    content = _read_upload(upload)
-    read = read_file(content)
-    source, _created = ImportSource.objects.get_or_create(name=source_name, defaults={"updated_by": actor})
-    return ImportJob.objects.create(
+    return keep_upload(
+        actor=actor,
+        source_name=source_name,
+        filename=filename,
+        upload=upload,
         kind=KIND,
-        source=source,
-        created_by=actor,
-        filename=(filename or "upload.csv")[:255],
-        content=content,
-        size_bytes=len(content),
-        encoding=read.encoding,
-        delimiter=read.delimiter,
-        headers=read.headers,
-        mapping=guess_mapping(read.headers, source.workplace_mapping),
-        total_rows=read.total_rows,
+        example_source="Leeds City Council list of schools",
+        guess=lambda headers, source: guess_mapping(headers, source.workplace_mapping),
     )
 
 

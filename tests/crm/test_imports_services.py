@@ -211,7 +211,7 @@ def test_a_file_over_50_mb_is_refused_before_it_is_parsed(union, organiser, tmp_
         (b"Name,Email\nAnn,ann@example.org\n" + b"\x81\x8d\x90", "neither UTF-8 nor Windows-1252"),
         (b"", "empty"),
         (b"\n\n  \n", "empty"),
-        (HEADINGS.encode() + b"\n", "no rows of members"),
+        (HEADINGS.encode() + b"\n", "no data rows"),
         (b"Name,,Email\nAnn,,ann@example.org\n", "has no name"),
         (b"Email,email\nann@example.org,ann@example.org\n", "appears twice"),
     ],

@@ -208,7 +208,7 @@ def test_member_and_workplace_services_refuse_each_others_jobs(union, organiser)
         (b"PK\x03\x04rest of a workbook", "Excel workbook"),
         (b"%PDF-1.7 ...", "PDF"),
         (b"School,Branch\x00\x01\x02", "binary data"),
-        (b"School,Branch\n", "no rows"),
+        (b"School,Branch\n", "no data rows"),
         (b"", "empty"),
     ],
 )
