@@ -58,6 +58,10 @@ EXPORT_COVERAGE: dict[str, str] = {
     "crm.EqualitiesAnswers": "equalities",
     "crm.EqualitiesAccess": "equalities",
     "crm.ClosureRequest": "closure_requests",
+    "crm.ConsentRecord": "member",
+    "crm.WorkplaceChange": "member",
+    "crm.SignInCode": "security_log",
+    "elections.CandidatePhoto": "elections",
     "events.Registration": "events",
     "events.CallQuestion": "events",
     "events.Delegate": "events",
@@ -239,6 +243,7 @@ def subject_access_export(member: Member) -> dict[str, Any]:
     from crm.models import (
         Assessment,
         ClosureRequest,
+        ConsentRecord,
         Conversation,
         DuesAccount,
         DuesPayment,
@@ -248,9 +253,11 @@ def subject_access_export(member: Member) -> dict[str, Any]:
         InboundText,
         Position,
         SecurityEvent,
+        SignInCode,
         StripeEvent,
+        WorkplaceChange,
     )
-    from elections.models import Candidate, Nomination, RollEntry
+    from elections.models import Candidate, CandidatePhoto, Nomination, RollEntry
     from events.models import CallQuestion, Certification, Delegate, Registration, Steward
 
     member = Member.objects.select_related("branch__region", "workplace", "employer").get(pk=member.pk)
@@ -258,6 +265,10 @@ def subject_access_export(member: Member) -> dict[str, Any]:
     member_row = _row(member)
     member_row["tags"] = [tag.name for tag in member.tags.all()]
     member_row["is_in_good_standing"] = member.is_in_good_standing
+    member_row["consent_records"] = _rows(ConsentRecord.objects.filter(member=member).order_by("at", "id"))
+    member_row["workplace_moves_asked_for"] = _rows(
+        WorkplaceChange.objects.filter(member=member).select_related("from_workplace", "to_workplace", "decided_by")
+    )
 
     audit = AuditEntry.objects.filter(member=member)
     # Equalities rows are kept off the member's page history (member=None) but are about them all the same.
@@ -278,6 +289,11 @@ def subject_access_export(member: Member) -> dict[str, Any]:
         "security_log": {
             "account_events": _rows(SecurityEvent.objects.filter(user=user)) if user else [],
             **_sign_in_attempts(user),
+            # Codes sent to sign in: when and how each ended; the digests of code, link and address are secrets'
+            # fingerprints, not information about the member.
+            "sign_in_codes": _rows(
+                SignInCode.objects.filter(member=member), exclude=("code_digest", "link_digest", "address_digest")
+            ),
         },
         "positions": _rows(Position.objects.filter(member=member).select_related("workplace", "branch", "region")),
         "dues": {
@@ -305,6 +321,7 @@ def subject_access_export(member: Member) -> dict[str, Any]:
             "nominations_of_you": _rows(
                 Nomination.objects.filter(nominee=member).select_related("election", "by_branch", "by_member")
             ),
+            "photos": _rows(CandidatePhoto.objects.filter(candidate__member=member).select_related("candidate")),
             "nominations_by_you": _rows(
                 Nomination.objects.filter(by_member=member).select_related("election", "nominee")
             ),

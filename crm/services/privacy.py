@@ -107,6 +107,7 @@ def erase_member(*, actor: User | None, member: Member, reason: str) -> dict[str
     """
     from crm.models import (
         Assessment,
+        ConsentRecord,
         Conversation,
         DuesAccount,
         EqualitiesAccess,
@@ -117,9 +118,11 @@ def erase_member(*, actor: User | None, member: Member, reason: str) -> dict[str
         Message,
         MessageAttachment,
         SecurityEvent,
+        SignInCode,
         StripeEvent,
+        WorkplaceChange,
     )
-    from elections.models import RollEntry
+    from elections.models import CandidatePhoto, RollEntry
     from events.models import CallQuestion, Registration
 
     if actor is not None and not can_erase_members(actor):
@@ -204,7 +207,7 @@ def erase_member(*, actor: User | None, member: Member, reason: str) -> dict[str
     # needed by anyone, and it has their name in it.
     rows = ImportRow.objects.filter(member=member)
     ImportJob.objects.filter(pk__in=rows.values("job_id"), status__in=["done", "failed", "checked", "uploaded"]).update(
-        content=b"", checked_mobiles=b""
+        content=b"", checked_mobiles=b"", checked_rows=b""
     )
     done["import_rows"] = rows.update(name="", membership_number="", problems=[])
 
@@ -214,6 +217,12 @@ def erase_member(*, actor: User | None, member: Member, reason: str) -> dict[str
     DuesAccount.objects.filter(member=member).update(checkout_session_id="")
 
     ClosureRequest.objects.filter(member=member).update(reason="")
+    # Sign-in codes hold a digest of the address typed; consent records are moot once the contact details
+    # are gone; a photo is the person. Workplace moves keep only which workplace, which counts may need.
+    done["sign_in_codes"] = SignInCode.objects.filter(member=member).delete()[0]
+    done["consent_records"] = ConsentRecord.objects.filter(member=member).delete()[0]
+    done["candidate_photos"] = CandidatePhoto.objects.filter(candidate__member=member).delete()[0]
+    WorkplaceChange.objects.filter(member=member).update(note="")
     _scrub_rows(ClosureRequest.objects.filter(member=member), ["handled_note"], olds)
 
     # The audit trail is kept (who did what, when) but not the old values: rows about them, and rows about

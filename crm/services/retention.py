@@ -98,7 +98,7 @@ def _import_files_due(now):
     cutoff = _now(now) - datetime.timedelta(days=days)
     finished = Q(status__in=[ImportJob.Status.DONE, ImportJob.Status.FAILED], finished_at__lt=cutoff)
     abandoned = Q(status__in=[ImportJob.Status.UPLOADED, ImportJob.Status.CHECKED], created_at__lt=cutoff)
-    return ImportJob.objects.filter(finished | abandoned).exclude(content=b"", checked_mobiles=b"")
+    return ImportJob.objects.filter(finished | abandoned).exclude(content=b"", checked_mobiles=b"", checked_rows=b"")
 
 
 def _security_events_due(now):
@@ -222,7 +222,7 @@ def _apply(key: str, queryset: QuerySet) -> int:
     if key == "texts_received":
         return queryset.update(body="", from_number="")
     if key == "import_files":
-        return queryset.update(content=b"", checked_mobiles=b"")
+        return queryset.update(content=b"", checked_mobiles=b"", checked_rows=b"")
     if key == "security_log":
         return queryset.delete()[0]
     if key == "stripe_payloads":

@@ -56,3 +56,15 @@ def desktop_page(browser):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def tasks_run_in_process():
+    """Celery tasks run within the request that queues them, as the eager default does, also when the suite
+    runs with a real broker: a browser test reads what a task did (a message sent, an import done) at once."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

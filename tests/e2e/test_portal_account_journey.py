@@ -11,9 +11,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_member_signs_in_by_code_and_sets_preferences_and_equalities(
-    live_server, union, phone_page, mailoutbox, settings
+    live_server, union, phone_page, mailoutbox, tasks_run_in_process
 ):
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # the code is sent within the request, as a worker would
     page = phone_page
     owen = union.members.oak
     page.goto(f"{live_server.url}/me/sign-in/")

@@ -5,23 +5,13 @@ import pytest
 from crm.models import Workplace
 from tests.e2e.test_organiser_journey import sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("tasks_run_in_process")]
 
 FILE = (
     "School,Branch,Employer,Phase,Staff\n"
     "Birch Primary,Leeds,Leeds City Council,primary,31\n"
     "Far School,Bristol,Ash College Corporation,primary,9\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def tasks_run_in_process():
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
 
 @pytest.mark.parametrize("page_fixture", ["desktop_page", "phone_page"])
