@@ -100,6 +100,7 @@ def training(request: HttpRequest, member: Member) -> HttpResponse:
         "portal/training.html",
         {
             "member": member,
+            "certificate_links": True,  # the member's own record: each course completed has its certificate
             "certifications": event_selectors.certifications_of(member),
             "training_status": event_selectors.training_status_of(member),
             "bookings": event_selectors.own_registrations(member).filter(event__course__isnull=False),

@@ -291,6 +291,9 @@ ROUTES: dict[str, Route] = {
     "portal:registration": Route(anonymous=302, allowed=MEMBERS, ok=404, kwargs={"registration_id": NO_SUCH_ID}),
     "portal:registration_cancel": Route(anonymous=302, allowed=MEMBERS, ok=405, kwargs={"registration_id": NO_SUCH_ID}),
     "portal:training": Route(anonymous=302, allowed=MEMBERS),
+    "portal:certificate": Route(anonymous=302, allowed=MEMBERS, ok=404, kwargs={"certification_id": NO_SUCH_ID}),
+    # The certificate checker is public by design: whoever is shown a certificate checks its code, no account
+    "certificates:check": Route(anonymous=200, allowed=SIGNED_IN),
     "portal:ballots": Route(anonymous=302, allowed=MEMBERS),
     "portal:receipt_check": Route(anonymous=302, allowed=MEMBERS),
     **{
