@@ -70,6 +70,8 @@ def test_my_certificate_shows_who_what_when_and_a_code_that_checks(union, certif
     code = tokens.certificate_code(owen)
     assert code in page and reverse("certificates:check") in page
     assert "css/certificate.css" in page and "<script" not in page and "style=" not in page
+    nav = page.split('aria-label="My Quorum"')[1].split("</nav>")[0]
+    assert f'href="{reverse("portal:training")}" aria-current="page"' in nav
     answer = check(code).content.decode()
     assert "Valid certificate" in answer and owen.course.title in answer and "4 March 2025" in answer
     assert f"for {member.first_name} {member.last_name[0]}." in answer
