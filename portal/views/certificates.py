@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from crm.models import Member
 from events import selectors as event_selectors
 from events import tokens
-from events.models import Certification
+from events.models import Certification, Event
 from portal.access import member_required
 from portal.forms import CertificateCheckForm
 
@@ -27,12 +27,18 @@ def certificate(request: HttpRequest, member: Member, certification_id: int) -> 
     except Certification.DoesNotExist as error:
         raise Http404("No such certificate.") from error
     awarded_by = certification.awarded_by
+    session = certification.session
+    # A certificate is made to be shown to others: a strand event's title would say how the member
+    # self-identifies (special-category data), so such a session is left off the paper.
+    if session is not None and session.audience == Event.Audience.STRAND:
+        session = None
     return render(
         request,
         "portal/certificate.html",
         {
             "member": member,
             "certification": certification,
+            "session": session,
             "awarded_by_name": awarded_by.get_full_name() if awarded_by else "",
             "union_name": settings.QUORUM_UNION_NAME,
             "code": tokens.certificate_code(certification),

@@ -10,10 +10,10 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from events import tokens
-from events.models import Certification, Course
+from events import services, tokens
+from events.models import Certification, Course, Event
 from events.training import add_standard_courses
-from tests.events.conftest import certify
+from tests.events.conftest import certify, event_details
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +163,21 @@ def test_a_code_stops_checking_once_its_certification_is_gone(union, certificate
     assert "Valid certificate" in check(code).content.decode()
     owen.delete()
     assert NOT_OURS in check(code).content.decode()
+
+
+def test_the_session_is_named_unless_it_was_a_strand_event(union, certificates):
+    owen, _rita = certificates
+    session = services.create_event(
+        actor=union.users.organiser_north,
+        details=event_details(union, kind=Event.Kind.TRAINING, course=owen.course, title="Foundation in Leeds"),
+    )
+    owen.session = session
+    owen.save(update_fields=["session"])
+    client = signed_in(union.users.member_oak)
+    url = reverse("portal:certificate", args=[owen.pk])
+    assert "<dt>Session</dt><dd>Foundation in Leeds</dd>" in client.get(url).content.decode()
+    # A certificate is shown to others: a strand event's title would say how the member self-identifies.
+    Event.objects.filter(pk=session.pk).update(audience=Event.Audience.STRAND, audience_strand="lgbt_member")
+    page = client.get(url).content.decode()
+    assert "Foundation in Leeds" not in page and "<dt>Session</dt>" not in page
+    assert owen.course.title in page and tokens.certificate_code(owen) in page
