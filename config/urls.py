@@ -8,5 +8,6 @@ urlpatterns = [
     path("elections/", include("elections.urls")),
     path("events/", include("events.urls")),
     path("me/", include("portal.urls")),
+    path("certificates/", include("portal.certificate_urls")),
     path("", include("crm.urls")),
 ]

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from crm.models import Branch, Member, Position, User
 from crm.selectors import branches_visible_to, members_visible_to
+from events import tokens
 from events.models import CallQuestion, Certification, Course, Delegate, Event, Motion, Registration
 from events.permissions import can_manage_event
 from events.services import standing_of, strands_of, why_cannot_register
@@ -132,6 +133,27 @@ def calendar_events_of(member: Member) -> QuerySet[Event]:
 
 def certifications_of(member: Member) -> QuerySet[Certification]:
     return member.certifications.select_related("course", "session").order_by("-completed_on", "id")
+
+
+def own_certification(member: Member, certification_id: int) -> Certification:
+    """One of the member's own certifications, or Certification.DoesNotExist: another member's answers
+    exactly as one that does not exist."""
+    return Certification.objects.select_related("course", "session", "awarded_by", "member").get(
+        pk=certification_id, member=member
+    )
+
+
+def certification_for_code(code: str) -> Certification | None:
+    """The certification a certificate's verification code was issued for, or None for anything else
+    (malformed, forged, or for a certification since removed): all answer alike."""
+    try:
+        certification_id = tokens.certification_id_from_code(code)
+    except tokens.BadToken:
+        return None
+    certification = Certification.objects.select_related("course", "member").filter(pk=certification_id).first()
+    if certification is None or not tokens.verify_certificate_code(code, certification):
+        return None
+    return certification
 
 
 def attendance_of(member: Member, limit: int = 20, *, viewer: User | None = None) -> QuerySet[Registration]:

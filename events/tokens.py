@@ -94,3 +94,38 @@ def member_id_from_calendar_token(token: str) -> int:
 def qr_svg(text: str) -> str:
     """A code as a QR code in inline SVG (segno writes it; no native libraries)."""
     return segno.make(text, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff", omitsize=True)
+
+
+# A certificate's verification code: the certification's number and an HMAC of (member, course, number)
+# under its own salt, printed on the certificate so anyone can check it at /certificates/check/. The number
+# alone proves nothing: without the site secret the 80-bit MAC cannot be made, so codes cannot be guessed.
+CERTIFICATE_SALT = "events.certificate"
+CERTIFICATE_PATTERN = re.compile(r"^C([0-9]{1,12})-([A-Z2-7]{16})$")
+
+
+def _certificate_mac(certification_id: int, member_id: int, course_id: int) -> str:
+    message = f"{member_id}:{course_id}:{certification_id}"
+    digest = salted_hmac(CERTIFICATE_SALT, message, algorithm="sha256").digest()
+    return base64.b32encode(digest[:10]).decode("ascii")
+
+
+def certificate_code(certification) -> str:
+    mac = _certificate_mac(certification.pk, certification.member_id, certification.course_id)
+    return f"C{certification.pk}-{mac}"
+
+
+def certification_id_from_code(code: str) -> int:
+    """The certification a code claims to be for; its MAC is checked by verify_certificate_code. Spaces and
+    case are forgiven (codes are typed from paper). Raises BadToken for anything not shaped like a code."""
+    match = CERTIFICATE_PATTERN.match(re.sub(r"\s+", "", code or "").upper())
+    if not match:
+        raise BadToken
+    return int(match.group(1))
+
+
+def verify_certificate_code(code: str, certification) -> bool:
+    match = CERTIFICATE_PATTERN.match(re.sub(r"\s+", "", code or "").upper())
+    if not match or int(match.group(1)) != certification.pk:
+        return False
+    expected = _certificate_mac(certification.pk, certification.member_id, certification.course_id)
+    return constant_time_compare(match.group(2), expected)

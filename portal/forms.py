@@ -68,3 +68,19 @@ class EqualitiesForm(BaseEqualitiesForm):
             required=True,
             error_messages={"required": "Tick the box to agree, or leave this page without saving."},
         )
+
+
+class CertificateCheckForm(forms.Form):
+    """The public certificate checker: a verification code as printed on a certificate. Its shape and its
+    signature are checked by events.selectors.certification_for_code; here only that something short was typed."""
+
+    code = forms.CharField(
+        label="Verification code",
+        max_length=40,
+        help_text="As printed at the foot of the certificate, for example C12-ABCDEFGHJKMNPQRS.",
+        error_messages={
+            "required": "Type the verification code printed on the certificate.",
+            "max_length": "That is longer than any certificate's code. Check what you typed.",
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+    )

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from portal import views
-from portal.views import account, activity, data, signin
+from portal.views import account, activity, certificates, data, signin
 
 app_name = "portal"
 
@@ -29,6 +29,11 @@ urlpatterns = [
         name="registration_cancel",
     ),
     path("training/", activity.training, name="training"),
+    path(
+        "training/certificates/<int:certification_id>/",
+        certificates.certificate,
+        name="certificate",
+    ),
     path("ballots/", activity.ballots, name="ballots"),
     path("ballots/receipt-check/", activity.receipt_check, name="receipt_check"),
     path("ballots/<int:election_id>/vote/", activity.ballot_vote, name="ballot_vote"),

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.errors import ServiceError
 from crm.models import Member
@@ -78,9 +78,18 @@ def registration(request: HttpRequest, member: Member, registration_id: int) -> 
 
 
 @member_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def registration_cancel(request: HttpRequest, member: Member, registration_id: int) -> HttpResponse:
+    """GET asks "Cancel your place at X on DATE?" (the Cancel links land here, so one slip of a thumb on a
+    phone cancels nothing); the form's POST cancels. Both are plain HTML: no script needed."""
     registration = _own_registration(member, registration_id)
+    if request.method == "GET":
+        if registration.status == Registration.Status.CANCELLED:
+            messages.info(request, "This registration is already cancelled.")
+            return redirect("portal:registration", registration_id=registration.pk)
+        return render(
+            request, "portal/registration_cancel.html", {"registration": registration, "event": registration.event}
+        )
     try:
         event_services.cancel_registration(actor=request.user, registration=registration)
     except ServiceError as error:
@@ -100,6 +109,7 @@ def training(request: HttpRequest, member: Member) -> HttpResponse:
         "portal/training.html",
         {
             "member": member,
+            "certificate_links": True,  # the member's own record: each course completed has its certificate
             "certifications": event_selectors.certifications_of(member),
             "training_status": event_selectors.training_status_of(member),
             "bookings": event_selectors.own_registrations(member).filter(event__course__isnull=False),

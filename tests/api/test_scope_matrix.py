@@ -286,11 +286,14 @@ ROUTES: dict[str, Route] = {
     "workplace_change_list": Route(anonymous=302, allowed=MANAGERS),
     "workplace_change_decide": Route(anonymous=302, allowed=SIGNED_IN, ok=405, kwargs={"change_id": NO_SUCH_ID}),
     # Activity: ids are looked up among the member's own rows only, so any other id answers 404 (see
-    # tests/portal/test_activity_*.py for another member's real ids); the actions are POST only
+    # tests/portal/test_activity_*.py for another member's real ids); the actions are POST only (cancel: GET asks)
     "portal:events": Route(anonymous=302, allowed=MEMBERS),
     "portal:registration": Route(anonymous=302, allowed=MEMBERS, ok=404, kwargs={"registration_id": NO_SUCH_ID}),
-    "portal:registration_cancel": Route(anonymous=302, allowed=MEMBERS, ok=405, kwargs={"registration_id": NO_SUCH_ID}),
+    "portal:registration_cancel": Route(anonymous=302, allowed=MEMBERS, ok=404, kwargs={"registration_id": NO_SUCH_ID}),
     "portal:training": Route(anonymous=302, allowed=MEMBERS),
+    "portal:certificate": Route(anonymous=302, allowed=MEMBERS, ok=404, kwargs={"certification_id": NO_SUCH_ID}),
+    # The certificate checker is public by design: whoever is shown a certificate checks its code, no account
+    "certificates:check": Route(anonymous=200, allowed=SIGNED_IN),
     "portal:ballots": Route(anonymous=302, allowed=MEMBERS),
     "portal:receipt_check": Route(anonymous=302, allowed=MEMBERS),
     **{

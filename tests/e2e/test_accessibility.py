@@ -13,7 +13,7 @@ import pytest
 from axe_playwright_python.base import AXE_SCRIPT
 from django.conf import settings
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from elections.services import closing, voting
 from events import services
@@ -73,7 +73,7 @@ def member_with_activity(union):
     a certificate, an open election to vote in and a closed one with a published receipt list."""
     add_standard_courses(Course)  # live_server's database is emptied between tests, migration data with it
     m, u = union.members, union.users
-    certify(m.oak, Course.objects.get(code="foundation"), on=datetime.date(2025, 3, 4))
+    certification = certify(m.oak, Course.objects.get(code="foundation"), on=datetime.date(2025, 3, 4))
     booked = services.create_event(actor=u.organiser_north, details=event_details(union, title="Pay rally"))
     services.create_event(actor=u.organiser_north, details=event_details(union, title="Workload meeting"))
     registration = services.register_for_event(actor=u.member_oak, event=booked, member=m.oak)
@@ -83,13 +83,25 @@ def member_with_activity(union):
     closing.close_election(actor=u.national, election=past, now=past.voting_closes_at)
     current = contest(u.national, [m.rep, m.elm], title="Branch secretary")
     open_with_credentials(u.national, current)
-    return {"registration": registration, "past": past, "receipt": receipt, "current": current}
+    return {
+        "registration": registration,
+        "certification": certification,
+        "past": past,
+        "receipt": receipt,
+        "current": current,
+    }
 
 
 def test_the_portal_routes_are_found_in_the_urlconf():
     found = portal_routes_without_arguments()
     for name in ("portal:home", "portal:events", "portal:training", "portal:ballots", "portal:receipt_check"):
         assert name in found
+    # None of them takes an argument: each reverses bare and resolves back to itself with no arguments (a count
+    # of slashes in the path said nothing: /me/details/workplace/withdraw/ is deep and takes none).
+    for name in found:
+        match = resolve(reverse(name))
+        assert match.view_name == name and not match.args and not match.kwargs
+    assert "portal:registration" not in found and "portal:certificate" not in found
 
 
 def test_axe_runs_and_reports_a_known_violation(live_server, union, phone_page):
@@ -149,6 +161,35 @@ def test_portal_pages_have_no_serious_or_critical_violations_at_phone_size(
     # One of the member's own registrations, with its QR code.
     page.goto(f"{live_server.url}{reverse('portal:registration', args=[member_with_activity['registration'].pk])}")
     check("portal:registration")
+
+    # Its cancel question, and the certificate for the member's course.
+    page.goto(
+        f"{live_server.url}{reverse('portal:registration_cancel', args=[member_with_activity['registration'].pk])}"
+    )
+    page.get_by_role("button", name="Yes, cancel my place").wait_for()
+    check("portal:registration_cancel (the question)")
+    certification = member_with_activity["certification"]
+    page.goto(f"{live_server.url}{reverse('portal:certificate', args=[certification.pk])}")
+    check("portal:certificate")
+    code = page.locator(".certificate-code").inner_text()
+
+    # The public certificate checker, signed out: as first opened, a valid code, a forged one, and nothing typed
+    # (an oversized code cannot be typed: the field's maxlength stops it; tests/portal covers it sent raw).
+    checker = browser.new_context(viewport=page.viewport_size, is_mobile=True, has_touch=True)
+    public = checker.new_page()
+    for typed, expected in (
+        (None, None),
+        (code, "Valid certificate"),
+        (code[:-1] + ("B" if code.endswith("A") else "A"), "Not a certificate we issued."),
+        ("", "There is a problem"),
+    ):
+        public.goto(f"{live_server.url}{reverse('certificates:check')}")
+        if typed is not None:
+            public.get_by_label("Verification code").fill(typed)
+            public.get_by_role("button", name="Check").click()
+            public.get_by_text(expected).wait_for()
+        check(f"certificates:check ({expected or 'empty'})", on=public)
+    checker.close()
 
     # The ballot flow from My ballots: the ballot paper, the review, the receipt.
     page.goto(f"{live_server.url}{reverse('portal:ballots')}")

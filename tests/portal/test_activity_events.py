@@ -108,12 +108,49 @@ def test_cancelling_works_once(union, booked):
     assert tokens.checkin_code(owen) not in page and url not in page
 
 
+def test_cancel_asks_first_and_only_the_post_cancels(union, booked):
+    event, owen, _rita = booked
+    client = signed_in(union.users.member_oak)
+    url = reverse("portal:registration_cancel", args=[owen.pk])
+    for page_name in ("portal:events", "portal:registration"):
+        args = [owen.pk] if page_name == "portal:registration" else []
+        page = client.get(reverse(page_name, args=args)).content.decode()
+        assert f'href="{url}"' in page and f'action="{url}"' not in page  # a link to the question, no form
+    before = snapshot()
+    response = client.get(url)
+    question = response.content.decode()
+    assert response.status_code == 200
+    assert f"Cancel your place at North members&#x27; meeting on {event.starts_at:%A %-d %B %Y}?" in question
+    assert f'<form method="post" action="{url}"' in question and "Yes, cancel my place" in question
+    assert f'href="{reverse("portal:registration", args=[owen.pk])}"' in question  # "No, keep it"
+    assert snapshot() == before and Registration.objects.get(pk=owen.pk).status == Registration.Status.REGISTERED
+    assert client.post(url).status_code == 302
+    assert Registration.objects.get(pk=owen.pk).status == Registration.Status.CANCELLED
+    # Asked again once cancelled: no question, back to the registration with a plain answer.
+    again = client.get(url, follow=True)
+    assert again.redirect_chain[-1][0] == reverse("portal:registration", args=[owen.pk])
+    assert "This registration is already cancelled." in again.content.decode()
+
+
+def test_leaving_a_waiting_list_asks_in_its_own_words(union, new_event):
+    event = new_event(title="Small meeting", capacity=1)
+    services.register_for_event(actor=union.users.rep_oak, event=event, member=union.members.rep)
+    waiting = services.register_for_event(actor=union.users.member_oak, event=event, member=union.members.oak)
+    assert waiting.status == Registration.Status.WAITING
+    question = signed_in(union.users.member_oak).get(reverse("portal:registration_cancel", args=[waiting.pk]))
+    page = question.content.decode()
+    assert "Leave the waiting list for Small meeting" in page and "Yes, leave the waiting list" in page
+
+
 def test_cancelling_someone_elses_or_a_made_up_registration_is_404_and_changes_nothing(union, booked):
     _event, _owen, rita = booked
     client = signed_in(union.users.member_oak)
     before = snapshot()
     for registration_id in (rita.pk, NO_SUCH_ID):
         assert client.post(reverse("portal:registration_cancel", args=[registration_id])).status_code == 404
+    missing = client.get(reverse("portal:registration_cancel", args=[NO_SUCH_ID]))
+    theirs = client.get(reverse("portal:registration_cancel", args=[rita.pk]))
+    assert theirs.status_code == missing.status_code == 404 and theirs.content == missing.content
     assert snapshot() == before
 
 
@@ -125,7 +162,8 @@ def test_forged_and_malformed_posts_change_nothing(union, booked):
     forged.force_login(union.users.member_oak)
     assert forged.post(url, {"csrfmiddlewaretoken": "forged"}).status_code == 403
     client = signed_in(union.users.member_oak)
-    assert client.get(url).status_code == 405  # a link cannot cancel
+    assert client.get(url).status_code == 200  # a link only asks: it cannot cancel
+    assert client.get(url, {"confirm": "yes"}).status_code == 200
     assert client.post(f"/me/events/registrations/{owen.pk}x/cancel/").status_code == 404
     assert client.post("/me/events/registrations/-1/cancel/").status_code == 404
     assert client.post(f"/me/events/registrations/{'9' * 30}/cancel/").status_code == 404  # oversized id
@@ -141,7 +179,11 @@ def test_forged_and_malformed_posts_change_nothing(union, booked):
 
 def test_accounts_without_a_member_record_are_refused_and_signed_out_goes_to_sign_in(union, booked):
     _event, owen, _rita = booked
-    for name, args in (("portal:events", []), ("portal:registration", [owen.pk])):
+    for name, args in (
+        ("portal:events", []),
+        ("portal:registration", [owen.pk]),
+        ("portal:registration_cancel", [owen.pk]),
+    ):
         for persona in ("national", "outsider", "scrutineer"):
             assert signed_in(getattr(union.users, persona)).get(reverse(name, args=args)).status_code == 403
         signed_out = Client().get(reverse(name, args=args))
@@ -161,8 +203,12 @@ def test_booking_from_the_event_page_lands_on_the_portal_without_javascript(unio
     registration = Registration.objects.get(event=event, member=union.members.oak)
     assert response.redirect_chain[-1][0] == reverse("portal:registration", args=[registration.pk])
     assert tokens.checkin_code(registration) in response.content.decode()
-    # Every action on the portal page is a plain POST form with its CSRF token: nothing needs a script.
+    # Cancelling is a plain link to a question, answered by a plain POST form with its CSRF token: nothing
+    # needs a script.
     page = client.get(reverse("portal:events")).content.decode()
-    assert f'<form method="post" action="{reverse("portal:registration_cancel", args=[registration.pk])}"' in page
-    assert "csrfmiddlewaretoken" in page and "<script" not in page
+    cancel_url = reverse("portal:registration_cancel", args=[registration.pk])
+    assert f'href="{cancel_url}"' in page and "<script" not in page
+    question = client.get(cancel_url).content.decode()
+    assert f'<form method="post" action="{cancel_url}"' in question
+    assert "csrfmiddlewaretoken" in question and "<script" not in question
     assert AuditEntry.objects.filter(target_type="events.registration", target_id=registration.pk).exists()
