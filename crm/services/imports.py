@@ -430,7 +430,11 @@ def rows_of(job: ImportJob, text: str | None = None) -> Iterator[Row]:
     records = csvfiles.records(text, job.delimiter)
     next(records, None)
     for number, (line, cells) in enumerate(records, start=1):
-        raw = {name: csvfiles.unneutralise(cells[i].strip()) if i < len(cells) else "" for i, name in columns}
+        width = len(cells)
+        raw = {name: cells[i].strip() if i < width else "" for i, name in columns}
+        for name, text in raw.items():
+            if text[:1] == "'":  # rare: only a cell from one of our own exports needs unneutralise
+                raw[name] = csvfiles.unneutralise(text)
         yield Row(number, line, raw)
 
 
@@ -579,11 +583,6 @@ MEMBER_COLUMNS = Member._meta.concrete_fields
 MEMBER_RELATIONS = {f.name: f.attname for f in MEMBER_COLUMNS if f.is_relation}
 
 
-def _audit(value: Any) -> Any:
-    """_audit_value, without its checks for the text, numbers and yes/no that most values are."""
-    return value if value is None or type(value) in PLAIN_TYPES else _audit_value(value)
-
-
 class Planner:
     """Decides, for a batch of rows, what the import does with each; the same code for the dry run and the run."""
 
@@ -597,6 +596,7 @@ class Planner:
         self.next_number: int | None = None  # the next free number in the Q series, once looked up
         self.mobiles: dict[str, tuple[str, str]] = {}  # as written -> (E.164, problem)
         self._defaults: dict[str, Any] = {}
+        self._audit_values: dict[Any, Any] = {}
 
     def may_manage(self, branch: Branch) -> bool:
         # crm.permissions' own predicate, asked once per branch. For everyone who may import (national admins
@@ -682,7 +682,7 @@ class Planner:
             for name, value in cleaned.items():
                 old = getattr(member, name)
                 if old != value:
-                    changes[name] = [_audit(old), _audit(value)]
+                    changes[name] = [self._audit(old), self._audit(value)]
                     setattr(member, name, value)
             if not changes:
                 return Decision(row, ImportRow.Outcome.UNCHANGED, member=member)
@@ -700,10 +700,18 @@ class Planner:
         member.status_changed_on = self.today
         self._apply_rules(member, {k for k in ("email_consent", "sms_consent") if cleaned.get(k)}, is_new=True)
         changes = {
-            name: [None, value if value is None or type(value) in PLAIN_TYPES else _audit_value(value)]
+            name: [None, value if value is None or type(value) in PLAIN_TYPES else self._audit(value)]
             for name, value in cleaned.items()
         }
         return Decision(row, ImportRow.Outcome.CREATED, member=member, changes=changes)
+
+    def _audit(self, value: Any) -> Any:
+        """_audit_value, each workplace, branch, employer and date once a run (most rows share them)."""
+        if value is None or type(value) in PLAIN_TYPES:
+            return value
+        if value not in self._audit_values:
+            self._audit_values[value] = _audit_value(value)
+        return self._audit_values[value]
 
     def _new_member(self, cleaned: dict, membership_number: str) -> NewMember:
         """What Member(**cleaned) would hold, as column values: the fields' defaults, then the row's."""
@@ -974,6 +982,13 @@ def _import_batch(planner: Planner, job: ImportJob, rows: list[Checked], attempt
 
 
 def _write_batch(planner: Planner, job: ImportJob, rows: list[Checked]) -> ImportJob:
+    if connection.vendor == "postgresql":
+        # This batch's commit does not wait for its WAL to reach the disk (for this transaction only). A crash
+        # of the database server can then lose the last batches committed, but never half of one: the job's
+        # rows_done is in the same transaction, so running the task again redoes exactly the batches lost.
+        # Waiting for the flush was about a tenth of the import.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
     # Neither the file nor the kept rows, every batch.
     locked = ImportJob.objects.select_for_update().defer("content", "checked_rows").get(pk=job.pk)
     first, last = rows[0].row.number, rows[-1].row.number
