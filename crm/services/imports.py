@@ -52,7 +52,7 @@ from crm.services import (
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 250_000
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 REPORT_PROBLEMS_PER_ROW = 10
 
 # The member fields a file can carry, in the order the mapping page lists them. Notes and tags are left out:
@@ -579,6 +579,11 @@ def _kept_batches(job: ImportJob, structure: Structure) -> Iterator[list[Checked
         yield [_restore(kept, structure) for kept in json.loads(line)]
 
 
+def _audit(value: Any) -> Any:
+    """_audit_value, without its checks for the text, numbers and yes/no that most values are."""
+    return value if value is None or type(value) in PLAIN_TYPES else _audit_value(value)
+
+
 MEMBER_COLUMNS = Member._meta.concrete_fields
 MEMBER_RELATIONS = {f.name: f.attname for f in MEMBER_COLUMNS if f.is_relation}
 
@@ -596,7 +601,6 @@ class Planner:
         self.next_number: int | None = None  # the next free number in the Q series, once looked up
         self.mobiles: dict[str, tuple[str, str]] = {}  # as written -> (E.164, problem)
         self._defaults: dict[str, Any] = {}
-        self._audit_values: dict[Any, Any] = {}
 
     def may_manage(self, branch: Branch) -> bool:
         # crm.permissions' own predicate, asked once per branch. For everyone who may import (national admins
@@ -682,7 +686,7 @@ class Planner:
             for name, value in cleaned.items():
                 old = getattr(member, name)
                 if old != value:
-                    changes[name] = [self._audit(old), self._audit(value)]
+                    changes[name] = [_audit(old), _audit(value)]
                     setattr(member, name, value)
             if not changes:
                 return Decision(row, ImportRow.Outcome.UNCHANGED, member=member)
@@ -699,19 +703,8 @@ class Planner:
         member = self._new_member(cleaned, values.get("membership_number", ""))
         member.status_changed_on = self.today
         self._apply_rules(member, {k for k in ("email_consent", "sms_consent") if cleaned.get(k)}, is_new=True)
-        changes = {
-            name: [None, value if value is None or type(value) in PLAIN_TYPES else self._audit(value)]
-            for name, value in cleaned.items()
-        }
+        changes = {name: [None, _audit(value)] for name, value in cleaned.items()}
         return Decision(row, ImportRow.Outcome.CREATED, member=member, changes=changes)
-
-    def _audit(self, value: Any) -> Any:
-        """_audit_value, each workplace, branch, employer and date once a run (most rows share them)."""
-        if value is None or type(value) in PLAIN_TYPES:
-            return value
-        if value not in self._audit_values:
-            self._audit_values[value] = _audit_value(value)
-        return self._audit_values[value]
 
     def _new_member(self, cleaned: dict, membership_number: str) -> NewMember:
         """What Member(**cleaned) would hold, as column values: the fields' defaults, then the row's."""
