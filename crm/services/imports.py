@@ -31,7 +31,7 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
@@ -111,6 +111,26 @@ TRUE_WORDS = {"yes", "y", "true", "t", "1"}
 FALSE_WORDS = {"no", "n", "false", "f", "0"}
 MEMBERSHIP_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9/-]{0,19}$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class _EmailValidator(EmailValidator):
+    """Django's email check (validate_email), its answer for each domain kept: a staff list has a handful of
+    domains and the domain's check was most of an address's. The patterns are Django's own, compiled now rather
+    than looked up through a lazy object each time."""
+
+    user_regex = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+    domain_regex = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+    domains: dict[str, bool] = {}
+
+    def validate_domain_part(self, domain_part: str) -> bool:
+        if domain_part not in self.domains:
+            if len(self.domains) > 10_000:
+                self.domains.clear()
+            self.domains[domain_part] = super().validate_domain_part(domain_part)
+        return self.domains[domain_part]
+
+
+validate_email = _EmailValidator()
 
 
 def _heading_key(text: str) -> str:

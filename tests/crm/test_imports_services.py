@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.validators import validate_email
 
 from crm import csvfiles
 from crm.errors import NotPermitted, ServiceError
@@ -581,3 +583,38 @@ def test_a_job_checked_before_rows_were_kept_reads_the_file_again(union, organis
     job = run(organiser, job)
     assert (job.status, job.created_count) == ("done", 1)
     assert Member.objects.get(email="nina@example.org").mobile == "+447911123457"
+
+
+EMAILS = [
+    "a@example.org",
+    "A.B+tag@EXAMPLE.ORG",
+    "a@localhost",
+    "a@[127.0.0.1]",
+    "a@[999.1.1.1]",
+    '"x y"@example.org',
+    "a@example..org",
+    "a@-example.org",
+    "ü@example.org",
+    "a@exämple.org",
+    "a@example.org.",
+    "a@b",
+    "a@",
+    "@example.org",
+    "not-an-email",
+    "a@" + "x" * 320 + ".org",
+]
+
+
+@pytest.mark.parametrize("email", EMAILS)
+def test_the_imports_email_check_is_djangos(email):
+    """The import keeps each domain's answer; asked twice, it still answers as validate_email does."""
+
+    def accepts(check) -> bool:
+        try:
+            check(email)
+        except ValidationError:
+            return False
+        return True
+
+    assert accepts(imports.validate_email) == accepts(validate_email)
+    assert accepts(imports.validate_email) == accepts(validate_email)
