@@ -382,7 +382,8 @@ def _parse_workplace(raw: str, branch_raw: str, structure: Structure) -> Workpla
         return found[0]
     if len(found) > 1 and branch_raw:
         branch = structure.branches_by_key.get(branch_raw.lower())
-        found = [w for w in found if w.branch == branch]
+        # By id: comparing model objects (Model.__eq__) was a third of reading a workplace.
+        found = [w for w in found if branch is not None and w.branch_id == branch.pk]
     if not found:
         raise RowProblem("workplace", f"There is no workplace called '{raw}'.")
     if len(found) > 1:

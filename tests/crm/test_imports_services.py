@@ -618,3 +618,24 @@ def test_the_imports_email_check_is_djangos(email):
 
     assert accepts(imports.validate_email) == accepts(validate_email)
     assert accepts(imports.validate_email) == accepts(validate_email)
+
+
+def test_a_branch_column_tells_apart_workplaces_that_share_a_name(union, organiser, run):
+    york_oak = WorkplaceFactory(name="Oak Primary", branch=union.branches.york, employer=union.workplaces.oak.employer)
+    text = "\n".join(
+        [
+            "First name,Surname,Email,School,Branch,Category",
+            "Yan,York,yan@example.org,Oak Primary,York,teacher",
+            "Lee,Leeds,lee@example.org,oak primary,leeds,teacher",
+            "Nob,Ranch,nob@example.org,Oak Primary,,teacher",
+            "Wes,Wrong,wes@example.org,Oak Primary,Bristol,teacher",
+            "Una,Known,una@example.org,Oak Primary,Nowhere,teacher",
+        ]
+    )
+    job = run(organiser, check(organiser, text + "\n"))
+    assert (job.created_count, job.rejected_count) == (2, 3)
+    assert Member.objects.get(email="yan@example.org").workplace == york_oak
+    assert Member.objects.get(email="lee@example.org").workplace == union.workplaces.oak
+    problems = [row.problems[0][1] for row in rows(job, "rejected")]
+    assert problems[0].startswith("Several workplaces are called 'Oak Primary'")
+    assert problems[1] == problems[2] == "There is no workplace called 'Oak Primary'."
