@@ -234,6 +234,7 @@ def measure(backend: str, url: str) -> dict:
         "members_after": Member.objects.count(),
         "audit_rows_added": AuditEntry.objects.count() - audit_before,
         "peak_rss_mb": round(peak_mb),
+        "batch_size": imports.BATCH_SIZE,
         "max_rss_mb_after": rss_after,
     }
 
@@ -300,7 +301,7 @@ def run(backends: tuple[str, ...] = ("postgresql", "sqlite"), repeat: int = 1) -
         0,
         "Medians. Total = reading the file + the dry run (every row validated and deduplicated, the "
         "report written) + the import (rows checked again, committed in batches of "
-        "2,000 with an audit row per member). Peak RSS covers export, import and Django, "
+        f"{last['batch_size']:,} with an audit row per member). Peak RSS covers export, import and Django, "
         f"target {MEMORY_TARGET_MB} MB.",
     )
     return {"title": "Import 100,000 CSV rows and export 100,000 members", "rows": rows, "notes": notes}

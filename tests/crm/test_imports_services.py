@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.validators import validate_email
 
 from crm import csvfiles
 from crm.errors import NotPermitted, ServiceError
@@ -581,3 +583,60 @@ def test_a_job_checked_before_rows_were_kept_reads_the_file_again(union, organis
     job = run(organiser, job)
     assert (job.status, job.created_count) == ("done", 1)
     assert Member.objects.get(email="nina@example.org").mobile == "+447911123457"
+
+
+EMAILS = [
+    "a@example.org",
+    "A.B+tag@EXAMPLE.ORG",
+    "a@localhost",
+    "a@[127.0.0.1]",
+    "a@[999.1.1.1]",
+    '"x y"@example.org',
+    "a@example..org",
+    "a@-example.org",
+    "ü@example.org",
+    "a@exämple.org",
+    "a@example.org.",
+    "a@b",
+    "a@",
+    "@example.org",
+    "not-an-email",
+    "a@" + "x" * 320 + ".org",
+]
+
+
+@pytest.mark.parametrize("email", EMAILS)
+def test_the_imports_email_check_is_djangos(email):
+    """The import keeps each domain's answer; asked twice, it still answers as validate_email does."""
+
+    def accepts(check) -> bool:
+        try:
+            check(email)
+        except ValidationError:
+            return False
+        return True
+
+    assert accepts(imports.validate_email) == accepts(validate_email)
+    assert accepts(imports.validate_email) == accepts(validate_email)
+
+
+def test_a_branch_column_tells_apart_workplaces_that_share_a_name(union, organiser, run):
+    york_oak = WorkplaceFactory(name="Oak Primary", branch=union.branches.york, employer=union.workplaces.oak.employer)
+    text = "\n".join(
+        [
+            "First name,Surname,Email,School,Branch,Category",
+            "Yan,York,yan@example.org,Oak Primary,York,teacher",
+            "Lee,Leeds,lee@example.org,oak primary,leeds,teacher",
+            "Nob,Ranch,nob@example.org,Oak Primary,,teacher",
+            "Wes,Wrong,wes@example.org,Oak Primary,Bristol,teacher",
+            "Una,Known,una@example.org,Oak Primary,Nowhere,teacher",
+        ]
+    )
+    job = run(organiser, check(organiser, text + "\n"))
+    assert (job.created_count, job.rejected_count) == (2, 3)
+    assert Member.objects.get(email="yan@example.org").workplace == york_oak
+    assert Member.objects.get(email="lee@example.org").workplace == union.workplaces.oak
+    # A row's problems in any order (the mapping's order is the database's JSON order).
+    problems = [{reason for _column, reason in row.problems} for row in rows(job, "rejected")]
+    assert any(reason.startswith("Several workplaces are called 'Oak Primary'") for reason in problems[0])
+    assert "There is no workplace called 'Oak Primary'." in problems[1] & problems[2]
