@@ -146,8 +146,12 @@ class Member(models.Model):
 
     # A member always belongs to a branch; with a workplace it is the workplace's branch
     # (crm.services keeps the two together). Supply and retired members have a branch but no workplace.
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="members")
-    workplace = models.ForeignKey(Workplace, on_delete=models.PROTECT, null=True, blank=True, related_name="members")
+    # No index of their own: member_branch_profile and member_workplace_status below start with these columns
+    # and serve every lookup by branch or workplace; each index more is written on every member added.
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="members", db_index=False)
+    workplace = models.ForeignKey(
+        Workplace, on_delete=models.PROTECT, null=True, blank=True, related_name="members", db_index=False
+    )
     employer = models.ForeignKey(Employer, on_delete=models.PROTECT, null=True, blank=True, related_name="members")
     sector = models.CharField(max_length=20, choices=Sector.choices, blank=True)
     category = models.CharField(max_length=20, choices=Category.choices)
