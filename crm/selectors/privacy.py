@@ -221,13 +221,18 @@ def _sign_in_attempts(user: User | None) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def _messages(member: Member) -> list[dict[str, Any]]:
+def messages_to(member: Member, addresses: list[str]) -> QuerySet:
+    """The messages sent to a member: those linked to them, and those sent to one of their addresses without
+    naming a member (a test send). A message linked to someone else who shares the address (a couple, a
+    school office) is that member's, not this one's: neither their access export nor their erasure touches it."""
     from crm.models import Message
 
-    # By link, and by address: a message sent to their email or mobile without naming the member (a test send).
-    addresses = [address for address in (member.email, member.mobile) if address]
+    return Message.objects.filter(Q(member=member) | Q(member__isnull=True, to__in=[a for a in addresses if a]))
+
+
+def _messages(member: Member) -> list[dict[str, Any]]:
     rows = []
-    messages = Message.objects.filter(Q(member=member) | Q(to__in=addresses))
+    messages = messages_to(member, [member.email, member.mobile])
     for message in messages.prefetch_related("attachments").order_by("created_at", "id"):
         row = _row(message, exclude=("body", "html_body", "campaign", "claimed_at", "provider_id", "attempts"))
         # A confidential message carried a voting credential: never shown again, even to its recipient.

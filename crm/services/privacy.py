@@ -20,7 +20,7 @@ from crm.errors import NotPermitted, ServiceError
 from crm.models import AuditEntry, ClosureRequest, Member, User
 from crm.models.messages import CONFIDENTIAL_REMOVED
 from crm.permissions import can_erase_members, can_export_subject_access, can_manage_member
-from crm.selectors.privacy import erasure_refusals, subject_access_export
+from crm.selectors.privacy import erasure_refusals, messages_to, subject_access_export
 from crm.services import record_audit, update_member
 
 ERASED = "[erased]"
@@ -184,18 +184,19 @@ def erase_member(*, actor: User | None, member: Member, reason: str) -> dict[str
     done["assessments"] = Assessment.objects.filter(member=member).exclude(notes="").update(notes="")
 
     # Messages to them (by link or by address): bodies and addresses go; that a message was sent stays.
-    messages = Message.objects.filter(Q(member=member) | Q(to__in=addresses))
+    messages = messages_to(member, addresses)
+    # Cancelled first: a message sent by address alone is found by its address, which the next steps blank.
+    messages.filter(status=Message.Status.QUEUED).update(
+        status=Message.Status.CANCELLED, reason="Not sent: the member's personal data was erased."
+    )
     MessageAttachment.objects.filter(message__in=messages).delete()
     messages.filter(confidential=True).update(
         to="", subject="", body=CONFIDENTIAL_REMOVED, html_body=CONFIDENTIAL_REMOVED
     )
     done["messages"] = messages.filter(confidential=False).update(to="", subject="", body="", html_body="")
-    messages.filter(status=Message.Status.QUEUED).update(
-        status=Message.Status.CANCELLED, reason="Not sent: the member's personal data was erased."
-    )
-    done["texts_received"] = InboundText.objects.filter(Q(member=member) | Q(from_number__in=addresses)).update(
-        from_number="", body=""
-    )
+    done["texts_received"] = InboundText.objects.filter(
+        Q(member=member) | Q(member__isnull=True, from_number__in=addresses)
+    ).update(from_number="", body="")
 
     done["registrations"] = Registration.objects.filter(member=member).update(
         access_needs="", dietary_needs="", needs_childcare=False

@@ -165,3 +165,31 @@ def test_a_past_candidates_name_stays_on_the_published_result(owen, union):
     erase_member(actor=union.users.national, member=rita, reason="Asked")
     assert Candidate.objects.get(pk=owen.candidate_rita.pk).name == "Rita Rep"
     assert rows_containing(rita.email) == []
+
+
+def test_erasure_leaves_another_members_messages_at_a_shared_address(owen, union):
+    """Two members at one address (a couple, a school office): erasing one keeps the other's messages and
+    texts, which name the other member, whole; what was sent to the address without naming anyone goes."""
+    from crm.models import InboundText
+
+    partner = union.members.elm
+    Member.objects.filter(pk=partner.pk).update(email=owen.member.email, mobile=OWEN_MOBILE)
+    theirs = Message.objects.create(
+        key=f"welcome:{partner.pk}", member=partner, channel="email", basis="service", to=owen.member.email,
+        subject="Welcome, Elm", body="Dear Elm, welcome.", status="queued",
+    )  # fmt: skip
+    their_text = InboundText.objects.create(
+        from_number=OWEN_MOBILE, body="Elm here", member=partner, provider_id="SM0002"
+    )
+    queued_test_send = Message.objects.create(
+        key="campaign:test:2", channel="email", basis="consent", to=owen.member.email, subject="Test 2",
+        body="Hello", status="queued",
+    )  # fmt: skip
+    erase_member(actor=union.users.national, member=owen.member, reason="Asked to be forgotten")
+    theirs.refresh_from_db()
+    their_text.refresh_from_db()
+    queued_test_send.refresh_from_db()
+    assert (theirs.to, theirs.body, theirs.status) == (owen.member.email, "Dear Elm, welcome.", "queued")
+    assert (their_text.from_number, their_text.body) == (OWEN_MOBILE, "Elm here")
+    # Sent by address alone: blanked, and cancelled rather than left queued with no address.
+    assert (queued_test_send.to, queued_test_send.body, queued_test_send.status) == ("", "", "cancelled")

@@ -7,8 +7,9 @@ import json
 
 import pytest
 from django.apps import apps
+from django.utils import timezone
 
-from crm.models import Member, User
+from crm.models import Member, Message, User
 from crm.selectors.privacy import (
     BALLOT_STATEMENT,
     EXPORT_COVERAGE,
@@ -112,3 +113,15 @@ def test_a_member_with_no_account_and_no_records_exports_cleanly(union):
     assert export["account"] is None
     assert export["member"]["membership_number"] == union.members.elm.membership_number
     assert section_counts(export)["conversations"] == 0
+
+
+def test_the_export_leaves_out_another_members_messages_at_a_shared_address(owen, union):
+    partner = union.members.elm
+    Member.objects.filter(pk=partner.pk).update(email=owen.member.email)
+    Message.objects.create(
+        key=f"welcome:{partner.pk}", member=partner, channel="email", basis="service", to=owen.member.email,
+        subject="Welcome, Elm", body="Dear Elm Partner, welcome.", status="sent", sent_at=timezone.now(),
+    )  # fmt: skip
+    text = json.dumps(subject_access_export(owen.member), default=str)
+    assert "Dear Elm Partner" not in text
+    assert "Hello Owen" in text  # the test send to the address, naming no member, is still theirs
