@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-MODULES = ("member_list", "counting", "outreach", "organising", "casting", "import")
+MODULES = ("member_list", "counting", "outreach", "organising", "casting", "import", "import_floor")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
