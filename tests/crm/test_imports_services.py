@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -403,6 +405,26 @@ def test_an_unconfirmed_job_is_not_run_by_the_task(union, organiser):
     job = check(organiser, csv_of(NEW_ROW))
     assert import_members.apply(args=[job.pk]).get() == "checked"
     assert not Member.objects.filter(email="nina@example.org").exists()
+
+
+def test_checks_and_imports_collect_less_often_then_put_the_collector_back(union, organiser, monkeypatch):
+    during = []
+    real_plan = imports.Planner.plan
+
+    def plan(self, rows):
+        during.append(gc.get_threshold())
+        return real_plan(self, rows)
+
+    monkeypatch.setattr(imports.Planner, "plan", plan)
+    before = gc.get_threshold()
+    job = check(organiser, csv_of(owen_row(union)))
+    imports.confirm_import(actor=organiser, job=job, in_background=False)
+    assert imports.run_import(job_id=job.pk).status == ImportJob.Status.DONE
+    assert during == [(max(before[0], 10_000), *before[1:])] * 2  # the dry run's batch, then the import's
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), imports.fewer_collections():
+        raise RuntimeError("an import failed")
+    assert gc.get_threshold() == before
 
 
 def test_a_failure_mid_import_leaves_whole_batches_and_resumes(union, organiser, monkeypatch):
