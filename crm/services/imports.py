@@ -150,35 +150,50 @@ CHOICE_KEYS = {
 }
 
 
-def guess_mapping(headers: list[str], remembered: dict[str, str] | None = None) -> dict[str, str]:
-    """Heading -> field: what was used for this source before, otherwise a match on common headings."""
+def match_headings(
+    headers: list[str], remembered: dict[str, str] | None, labels: dict[str, str], aliases: dict[str, list[str]]
+) -> dict[str, str]:
+    """Heading -> field for any kind of import: what was used for this source before, otherwise the field's
+    label, its name or one of its common headings (`labels`: field -> label; `aliases`: field -> headings)."""
     remembered = remembered or {}
-    by_alias = {_heading_key(alias): name for name, aliases in ALIASES.items() for alias in aliases}
-    by_alias.update({_heading_key(label): name for name, label in FIELD_LABELS.items()})
-    by_alias.update({_heading_key(name): name for name in FIELD_LABELS})
+    by_alias = {_heading_key(alias): name for name, names in aliases.items() for alias in names}
+    by_alias.update({_heading_key(label): name for name, label in labels.items()})
+    by_alias.update({_heading_key(name): name for name in labels})
     mapping: dict[str, str] = {}
     for heading in headers:
         name = remembered.get(heading, by_alias.get(_heading_key(heading), ""))
-        if name in FIELD_LABELS and name not in mapping.values():
+        if name in labels and name not in mapping.values():
             mapping[heading] = name
     return mapping
 
 
-def clean_mapping(headers: list[str], mapping: dict[str, Any]) -> dict[str, str]:
-    """Check a mapping against the file's headings; raise ServiceError saying what is wrong with it."""
+def check_headings(headers: list[str], mapping: Any, labels: dict[str, str], what: str) -> dict[str, str]:
+    """A mapping checked against the file's headings and the `what` fields in `labels`, blanks dropped; raises
+    ServiceError saying what is wrong. Each kind of import then asks for the columns it cannot do without."""
     if not isinstance(mapping, dict):
-        raise ServiceError("The mapping must pair column headings with member fields.", field="mapping")
+        raise ServiceError(f"The mapping must pair column headings with {what} fields.", field="mapping")
     cleaned: dict[str, str] = {}
     for heading, name in mapping.items():
         if not name:
             continue
         if heading not in headers:
             raise ServiceError(f"The file has no column called '{heading}'.", field="mapping")
-        if name not in FIELD_LABELS:
-            raise ServiceError(f"'{name}' is not a member field an import can set.", field="mapping")
+        if name not in labels:
+            raise ServiceError(f"'{name}' is not a {what} field an import can set.", field="mapping")
         if name in cleaned.values():
-            raise ServiceError(f"Two columns are mapped to {FIELD_LABELS[name].lower()}.", field="mapping")
+            raise ServiceError(f"Two columns are mapped to {labels[name].lower()}.", field="mapping")
         cleaned[str(heading)] = str(name)
+    return cleaned
+
+
+def guess_mapping(headers: list[str], remembered: dict[str, str] | None = None) -> dict[str, str]:
+    """Heading -> member field: what was used for this source before, otherwise a match on common headings."""
+    return match_headings(headers, remembered, FIELD_LABELS, ALIASES)
+
+
+def clean_mapping(headers: list[str], mapping: dict[str, Any]) -> dict[str, str]:
+    """Check a member mapping against the file's headings; raise ServiceError saying what is wrong with it."""
+    cleaned = check_headings(headers, mapping, FIELD_LABELS, "member")
     fields = set(cleaned.values())
     if not fields & {"membership_number", "email"} and not {"first_name", "last_name"} <= fields:
         raise ServiceError(
@@ -334,12 +349,14 @@ class Structure:
         )
 
 
-def _parse_text(name: str, raw: str) -> str:
+def parse_text(model: type[Model], name: str, raw: str) -> str:
+    """A text cell for `model`'s field `name`, as it stands; RowProblem for a formula, a control character, or
+    more than the field holds."""
     if raw.startswith(csvfiles.FORMULA_STARTS):
-        raise RowProblem(name, "Starts like a spreadsheet formula (=, +, -, @); a name or address never does.")
+        raise RowProblem(name, "Starts like a spreadsheet formula (=, +, -, @); no name, address or postcode does.")
     if CONTROL_CHARACTERS.search(raw):
         raise RowProblem(name, "Holds control characters.")
-    limit = Member._meta.get_field(name).max_length
+    limit = model._meta.get_field(name).max_length
     if len(raw) > limit:
         raise RowProblem(name, f"Too long: at most {limit} characters.")
     return raw
@@ -409,7 +426,7 @@ def parse_values(
                     raise RowProblem(name, f"'{text}' is not a membership number (letters and digits, at most 20).")
                 values[name] = number
             elif name in TEXT_FIELDS:
-                values[name] = _parse_text(name, text)
+                values[name] = parse_text(Member, name, text)
             elif name == "email":
                 try:
                     validate_email(text)
@@ -848,12 +865,12 @@ def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
-def _column_of(job: ImportJob, name: str) -> str:
-    """The file's heading for a member field, for the report (people know their columns, not our fields)."""
+def column_of(job: ImportJob, name: str, labels: dict[str, str] = FIELD_LABELS) -> str:
+    """The file's heading for a field, for the report (people know their columns, not our fields)."""
     for heading, mapped in job.mapping.items():
         if mapped == name:
             return heading
-    return FIELD_LABELS.get(name, name)
+    return labels.get(name, name)
 
 
 def _report_row(job: ImportJob, decision: Decision) -> tuple:
@@ -873,7 +890,7 @@ def _report_row(job: ImportJob, decision: Decision) -> tuple:
         if not decision.problems
         else json.dumps(
             [
-                [_column_of(job, name) if name else "", reason]
+                [column_of(job, name) if name else "", reason]
                 for name, reason in decision.problems[:REPORT_PROBLEMS_PER_ROW]
             ]
         ),

@@ -32,7 +32,6 @@ from crm.models import AuditEntry, Branch, ImportJob, ImportRow, ImportSource, U
 from crm.permissions import can_import_members, can_manage_members_in
 from crm.services import _audit_value, record_audit
 from crm.services.imports import (
-    CONTROL_CHARACTERS,
     COUNTERS,
     REPORT_PROBLEMS_PER_ROW,
     Row,
@@ -40,10 +39,13 @@ from crm.services.imports import (
     Structure,
     _batches,
     _count,
-    _heading_key,
     _parse_choice,
     _reset_counts,
+    check_headings,
+    column_of,
     keep_upload,
+    match_headings,
+    parse_text,
     rows_of,
 )
 
@@ -83,33 +85,13 @@ UK_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 
 
 def guess_mapping(headers: list[str], remembered: dict[str, str] | None = None) -> dict[str, str]:
-    """Heading -> field: what was used for this source before, otherwise a match on common headings."""
-    remembered = remembered or {}
-    by_alias = {_heading_key(alias): name for name, aliases in ALIASES.items() for alias in aliases}
-    by_alias.update({_heading_key(label): name for name, label in FIELD_LABELS.items()})
-    mapping: dict[str, str] = {}
-    for heading in headers:
-        name = remembered.get(heading, by_alias.get(_heading_key(heading), ""))
-        if name in FIELD_LABELS and name not in mapping.values():
-            mapping[heading] = name
-    return mapping
+    """Heading -> workplace field: what was used for this source before, otherwise a match on common headings."""
+    return match_headings(headers, remembered, FIELD_LABELS, ALIASES)
 
 
 def clean_mapping(headers: list[str], mapping: dict[str, Any]) -> dict[str, str]:
-    """Check a mapping against the file's headings; raise ServiceError saying what is wrong with it."""
-    if not isinstance(mapping, dict):
-        raise ServiceError("The mapping must pair column headings with workplace fields.", field="mapping")
-    cleaned: dict[str, str] = {}
-    for heading, name in mapping.items():
-        if not name:
-            continue
-        if heading not in headers:
-            raise ServiceError(f"The file has no column called '{heading}'.", field="mapping")
-        if name not in FIELD_LABELS:
-            raise ServiceError(f"'{name}' is not a workplace field an import can set.", field="mapping")
-        if name in cleaned.values():
-            raise ServiceError(f"Two columns are mapped to {FIELD_LABELS[name].lower()}.", field="mapping")
-        cleaned[str(heading)] = str(name)
+    """Check a workplace mapping against the file's headings; raise ServiceError saying what is wrong with it."""
+    cleaned = check_headings(headers, mapping, FIELD_LABELS, "workplace")
     missing = [FIELD_LABELS[name].lower() for name in REQUIRED if name not in cleaned.values()]
     if missing:
         raise ServiceError(
@@ -142,19 +124,8 @@ def start_import(*, actor: User, source_name: str, filename: str, upload: Any) -
 # --- Reading and deciding rows ---------------------------------------------------------------------------
 
 
-def _parse_text(name: str, raw: str) -> str:
-    if raw.startswith(csvfiles.FORMULA_STARTS):
-        raise RowProblem(name, "Starts like a spreadsheet formula (=, +, -, @); a name or postcode never does.")
-    if CONTROL_CHARACTERS.search(raw):
-        raise RowProblem(name, "Holds control characters.")
-    limit = Workplace._meta.get_field(name).max_length
-    if len(raw) > limit:
-        raise RowProblem(name, f"Too long: at most {limit} characters.")
-    return raw
-
-
 def _parse_postcode(raw: str) -> str:
-    text = " ".join(_parse_text("postcode", raw).upper().split())
+    text = " ".join(parse_text(Workplace, "postcode", raw).upper().split())
     match = UK_POSTCODE.match(text)
     if match is None:
         raise RowProblem("postcode", f"'{raw}' is not a UK postcode (like LS1 1UR).")
@@ -180,7 +151,7 @@ def parse_values(raw: dict[str, str], structure: Structure) -> tuple[dict[str, A
             continue
         try:
             if name == "name":
-                values[name] = " ".join(_parse_text(name, text).split())
+                values[name] = " ".join(parse_text(Workplace, name, text).split())
             elif name == "branch":
                 if text.lower() not in structure.branches_by_key:
                     raise RowProblem(name, f"There is no branch called '{text}'.")
@@ -337,14 +308,6 @@ class Planner:
         return Decision(row, ImportRow.Outcome.CREATED, workplace=workplace, changes=changes)
 
 
-def _column_of(job: ImportJob, name: str) -> str:
-    """The file's heading for a workplace field, for the report (people know their columns, not our fields)."""
-    for heading, mapped in job.mapping.items():
-        if mapped == name:
-            return heading
-    return FIELD_LABELS.get(name, name)
-
-
 def _report_row(job: ImportJob, decision: Decision) -> ImportRow:
     workplace = decision.workplace
     return ImportRow(
@@ -356,7 +319,7 @@ def _report_row(job: ImportJob, decision: Decision) -> ImportRow:
         workplace=workplace if workplace is not None and workplace.pk else None,
         changed=sorted(decision.changes) if decision.outcome == ImportRow.Outcome.UPDATED else [],
         problems=[
-            [_column_of(job, name) if name else "", reason]
+            [column_of(job, name, FIELD_LABELS) if name else "", reason]
             for name, reason in decision.problems[:REPORT_PROBLEMS_PER_ROW]
         ],
     )
