@@ -1045,23 +1045,29 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
     except Exception as error:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error=str(error)[:2000])
         raise
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().defer("content", "checked_rows").get(pk=job.pk)
-        if job.status == ImportJob.Status.DONE:
-            return job
-        job.status = ImportJob.Status.DONE
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "finished_at"])
-        record_audit(
-            actor=actor,
-            action=AuditEntry.Action.CREATE,
-            target=job,
-            summary=(
-                f"Imported {job.filename} ({job.source}): {job.created_count} added, {job.updated_count} updated, "
-                f"{job.rejected_count} rejected"
-            ),
-            changes={counter: getattr(job, counter) for counter in COUNTERS.values()} | {"rows": job.total_rows},
-        )
+    return finish_import(job, actor, what="")
+
+
+@transaction.atomic
+def finish_import(job: ImportJob, actor: User, *, what: str) -> ImportJob:
+    """Mark an import of any kind done and audit it with its counts, once: a second run finds it done.
+    `what` starts the summary's object ("workplaces from "; nothing for members)."""
+    job = ImportJob.objects.select_for_update().defer("content", "checked_rows").get(pk=job.pk)
+    if job.status == ImportJob.Status.DONE:
+        return job
+    job.status = ImportJob.Status.DONE
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "finished_at"])
+    record_audit(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        target=job,
+        summary=(
+            f"Imported {what}{job.filename} ({job.source}): {job.created_count} added, {job.updated_count} updated, "
+            f"{job.rejected_count} rejected"
+        ),
+        changes={counter: getattr(job, counter) for counter in COUNTERS.values()} | {"rows": job.total_rows},
+    )
     return job
 
 

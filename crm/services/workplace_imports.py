@@ -30,7 +30,7 @@ from crm import csvfiles
 from crm.errors import NotPermitted, ServiceError
 from crm.models import AuditEntry, Branch, ImportJob, ImportRow, ImportSource, User, Workplace
 from crm.permissions import can_import_members, can_manage_members_in
-from crm.services import _audit_value, record_audit
+from crm.services import _audit_value
 from crm.services.imports import (
     COUNTERS,
     REPORT_PROBLEMS_PER_ROW,
@@ -43,6 +43,7 @@ from crm.services.imports import (
     _reset_counts,
     check_headings,
     column_of,
+    finish_import,
     keep_upload,
     match_headings,
     parse_text,
@@ -436,24 +437,7 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
     except Exception as error:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error=str(error)[:2000])
         raise
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().defer("content").get(pk=job.pk)
-        if job.status == ImportJob.Status.DONE:
-            return job
-        job.status = ImportJob.Status.DONE
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "finished_at"])
-        record_audit(
-            actor=actor,
-            action=AuditEntry.Action.CREATE,
-            target=job,
-            summary=(
-                f"Imported workplaces from {job.filename} ({job.source}): {job.created_count} added, "
-                f"{job.updated_count} updated, {job.rejected_count} rejected"
-            ),
-            changes={counter: getattr(job, counter) for counter in COUNTERS.values()} | {"rows": job.total_rows},
-        )
-    return job
+    return finish_import(job, actor, what="workplaces from ")
 
 
 def _write_batch(planner: Planner, job: ImportJob, rows: list[Row]) -> ImportJob:
