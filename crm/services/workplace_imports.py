@@ -363,7 +363,7 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
     for batch in _batches(rows_of(job, text), BATCH_SIZE):
         decisions = planner.plan(batch)
         ImportRow.objects.bulk_create([_report_row(job, d) for d in decisions])
-        _count(job, decisions)
+        _count(job, (d.outcome for d in decisions))
     job.status = ImportJob.Status.CHECKED
     job.checked_at = timezone.now()
     job.rows_done = 0
@@ -476,7 +476,7 @@ def _write_batch(planner: Planner, job: ImportJob, rows: list[Row]) -> ImportJob
     AuditEntry.objects.bulk_create(audit)
     job.rows.filter(number__gte=rows[0].number, number__lte=rows[-1].number).delete()
     ImportRow.objects.bulk_create([_report_row(job, d) for d in decisions])
-    _count(locked, decisions)
+    _count(locked, (d.outcome for d in decisions))
     locked.rows_done = rows[-1].number
     locked.save(update_fields=["rows_done", *COUNTERS.values()])
     return locked

@@ -409,13 +409,13 @@ def test_an_unconfirmed_job_is_not_run_by_the_task(union, organiser):
 
 def test_checks_and_imports_collect_less_often_then_put_the_collector_back(union, organiser, monkeypatch):
     during = []
-    real_plan = imports.Planner.plan
+    real_decide = imports.Planner.decide
 
-    def plan(self, rows):
+    def decide(self, rows, found):
         during.append(gc.get_threshold())
-        return real_plan(self, rows)
+        return real_decide(self, rows, found)
 
-    monkeypatch.setattr(imports.Planner, "plan", plan)
+    monkeypatch.setattr(imports.Planner, "decide", decide)
     before = gc.get_threshold()
     job = check(organiser, csv_of(owen_row(union)))
     imports.confirm_import(actor=organiser, job=job, in_background=False)
@@ -459,6 +459,72 @@ def test_a_failure_mid_import_leaves_whole_batches_and_resumes(union, organiser,
     assert job.status == ImportJob.Status.DONE and job.rows_done == 5 and job.created_count == 5
     assert Member.objects.filter(email__startswith="p").count() == 5
     assert AuditEntry.objects.filter(member__email__startswith="p").count() == 5
+
+
+def test_each_batch_is_matched_against_what_the_batches_before_it_wrote(union, organiser, run, monkeypatch):
+    """On PostgreSQL the next batch is planned while the one before is being written; its members are looked up
+    once that batch's members are in, so the outcome is the same as one batch after the other."""
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    oak = union.members.oak
+    joined = oak.joined_on
+    job = check(
+        organiser,
+        csv_of(
+            ",Nina,New,nina@example.org,,Oak Primary,teacher,active,",  # batch 1: added, numbered by Quorum
+            f"{oak.membership_number},Owain,,,,,,,",  # batch 1: Owen's first name
+            f",,Oakley-Hill,{oak.email},,,,,02/03/2021",  # batch 2: Owen again, found by email
+            "ZZ1,Nina,New,nina@example.org,,Oak Primary,teacher,active,",  # batch 2: Nina's email, another number
+        ),
+    )
+    assert [r.outcome for r in rows(job)] == ["created", "updated", "updated", "created"]  # Nina not there yet
+    job = run(organiser, job)
+    nina = Member.objects.get(email="nina@example.org")
+    assert [r.outcome for r in rows(job)] == ["created", "updated", "updated", "rejected"]
+    assert f"the email belongs to member {nina.membership_number}" in rows(job)[3].problems[0][1]
+    oak.refresh_from_db()
+    assert (oak.first_name, oak.last_name, str(oak.joined_on)) == ("Owain", "Oakley-Hill", "2021-03-02")
+    assert [e.changes for e in AuditEntry.objects.filter(member=oak, action="update").order_by("pk")] == [
+        {"first_name": ["Owen", "Owain"]},
+        {"last_name": ["Oakley", "Oakley-Hill"], "joined_on": [joined and joined.isoformat(), "2021-03-02"]},
+    ]
+
+
+def test_a_membership_number_taken_while_the_import_runs_is_given_out_again(union, organiser, run, monkeypatch):
+    job = check(organiser, csv_of(",Nina,New,nina@example.org,,Oak Primary,teacher,active,"))
+    free = imports.next_membership_number()
+    # Someone adds a member with that number just after the import looked it up.
+    answers = iter([free])
+    real = imports.next_membership_number
+    monkeypatch.setattr(imports, "next_membership_number", lambda: next(answers, None) or real())
+    Member.objects.create(
+        membership_number=free, first_name="Sam", last_name="Same", branch=union.branches.leeds, category="teacher"
+    )
+    job = run(organiser, job)
+    assert (job.status, job.created_count, job.error) == (ImportJob.Status.DONE, 1, "")
+    nina = Member.objects.get(email="nina@example.org")
+    assert nina.membership_number == f"Q{int(free[1:]) + 1:07d}"
+    assert AuditEntry.objects.filter(member=nina).count() == 1
+
+
+def test_planning_a_batch_reads_nothing_from_the_database(union, organiser, monkeypatch):
+    """Everything a batch's plan needs is read before it is planned (in a second thread on PostgreSQL, where a
+    query would run outside the import's transaction): a query while planning is refused, loudly."""
+    job = check(organiser, csv_of(owen_row(union)))
+    real_decide = imports.Planner.decide
+
+    def decide_with_a_query(self, rows, found):
+        Member.objects.count()
+        return real_decide(self, rows, found)
+
+    monkeypatch.setattr(imports.Planner, "decide", decide_with_a_query)
+    with pytest.raises(RuntimeError, match="must not read the database"):
+        check(organiser, csv_of(owen_row(union)))
+    imports.confirm_import(actor=organiser, job=job, in_background=False)
+    before = snapshot()
+    with pytest.raises(RuntimeError, match="must not read the database"):
+        imports.run_import(job_id=job.pk)
+    assert snapshot() == before
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.FAILED
 
 
 def test_rows_are_checked_again_when_the_import_runs(union, organiser, run):
