@@ -728,3 +728,21 @@ def test_a_branch_column_tells_apart_workplaces_that_share_a_name(union, organis
     problems = [{reason for _column, reason in row.problems} for row in rows(job, "rejected")]
     assert any(reason.startswith("Several workplaces are called 'Oak Primary'") for reason in problems[0])
     assert "There is no workplace called 'Oak Primary'." in problems[1] & problems[2]
+
+
+@pytest.mark.django_db
+def test_uploaded_files_and_kept_rows_are_stored_without_postgresql_compressing_them_again():
+    """crm/0015: pglz took twice as long to store a 14 MB file, and the kept rows are zlib-compressed already."""
+    from django.db import connection
+
+    from tests.conftest import skip_or_fail
+
+    if connection.vendor != "postgresql":
+        skip_or_fail("PostgreSQL's storage settings: run `make test-services`")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'crm_importjob'::regclass "
+            "AND attname IN ('content', 'checked_rows', 'checked_mobiles', 'filename') ORDER BY attname"
+        )
+        stored = cursor.fetchall()
+    assert stored == [("checked_mobiles", "e"), ("checked_rows", "e"), ("content", "e"), ("filename", "x")]
