@@ -116,7 +116,9 @@ class ImportRow(models.Model):
         DUPLICATE = "duplicate", "Repeats an earlier row"
         REJECTED = "rejected", "Rejected"
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    # No index of its own: import_row_once (job, number) starts with the job and serves every lookup by job;
+    # a second index only cost each report row written.
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows", db_index=False)
     number = models.PositiveIntegerField(help_text="The row's place among the file's data rows, from 1.")
     line = models.PositiveIntegerField(help_text="The line of the file the row starts on.")
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
