@@ -420,7 +420,7 @@ def test_checks_and_imports_collect_less_often_then_put_the_collector_back(union
     job = check(organiser, csv_of(owen_row(union)))
     imports.confirm_import(actor=organiser, job=job, in_background=False)
     assert imports.run_import(job_id=job.pk).status == ImportJob.Status.DONE
-    assert during == [(max(before[0], 10_000), *before[1:])] * 2  # the dry run's batch, then the import's
+    assert during == [(max(before[0], 50_000), *before[1:])] * 2  # the dry run's batch, then the import's
     assert gc.get_threshold() == before
     with pytest.raises(RuntimeError), imports.fewer_collections():
         raise RuntimeError("an import failed")
