@@ -46,6 +46,8 @@ DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/quorum_bench_import"
 # Smaller sizes only for trying the benchmark out; the figures quoted are at 100,000.
 MEMBERS = int(os.environ.get("QUORUM_BENCH_IMPORT_MEMBERS", "100000"))
 ROWS = int(os.environ.get("QUORUM_BENCH_IMPORT_ROWS", "100000"))
+# Runs per database, each on a freshly seeded union; the table gives their medians (one run is noisy here).
+REPEAT = int(os.environ.get("QUORUM_BENCH_IMPORT_REPEAT", "3"))
 UPDATE_SHARE = 0.10
 BAD_SHARE = 0.01
 TARGETS = {"postgresql": 20.0, "sqlite": 30.0}
@@ -295,7 +297,7 @@ def run_backend(backend: str, repeat: int = 1) -> list[dict]:
     return results
 
 
-def run(backends: tuple[str, ...] = ("postgresql", "sqlite"), repeat: int = 1) -> dict:
+def run(backends: tuple[str, ...] = ("postgresql", "sqlite"), repeat: int = REPEAT) -> dict:
     rows, notes = [], []
     for backend in backends:
         results = run_backend(backend, repeat)
@@ -335,7 +337,7 @@ def run(backends: tuple[str, ...] = ("postgresql", "sqlite"), repeat: int = 1) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], action="append")
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=REPEAT)
     parser.add_argument("--measure", choices=["postgresql", "sqlite"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
