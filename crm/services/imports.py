@@ -1378,23 +1378,31 @@ assert tuple(f.attname for f in _columns(AuditEntry)) == AUDIT_COLUMNS
 assert tuple(f.attname for f in _columns(ImportRow)) == REPORT_COLUMNS
 
 
-def _insert(model: type[Model], rows: list[tuple]) -> None:
+def _copy(table: str, fields: list[Field], rows: list[list]) -> None:
+    """COPY rows of database values for `fields` into `table` (PostgreSQL). COPY goes through psycopg's own
+    cursor, so its errors are made Django's here (an IntegrityError for a membership number taken, say)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def _insert(model: type[Model], rows: list[list]) -> None:
     """Add rows whose ids nobody needs back (audit and report rows), given as database values for every column
     but the id (AUDIT_COLUMNS, REPORT_COLUMNS; JSON as text): COPY on PostgreSQL, else one executemany."""
     if not rows:
         return
     fields = _columns(model)
+    if connection.vendor == "postgresql":
+        _copy(model._meta.db_table, fields, rows)
+        return
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
-    if connection.vendor == "postgresql":
-        with (
-            connection.wrap_database_errors,
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
@@ -1425,15 +1433,7 @@ def _insert_members(rows: list[list], numbers: list[str]) -> list[int]:
             ids = [pk for (pk,) in cursor.fetchall()]
         for row, pk in zip(rows, ids, strict=True):
             row[0] = pk
-        columns = ", ".join(quote(f.column) for f in NEW_MEMBER_FIELDS)
-        # COPY goes to psycopg's own cursor: its errors are made Django's (IntegrityError for a number taken).
-        with (
-            connection.wrap_database_errors,
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
+        _copy(Member._meta.db_table, NEW_MEMBER_FIELDS, rows)
         return ids
     fields = NEW_MEMBER_FIELDS[1:]
     head = f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES "  # noqa: S608
@@ -1463,10 +1463,7 @@ def _update_members(rows: list[list], names: list[str]) -> None:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE import_update ON COMMIT DROP AS SELECT id, {columns} FROM {table} WITH NO DATA"  # noqa: S608
             )
-            copying = cursor.cursor.copy(f"COPY import_update (id, {columns}) FROM STDIN")
-            with connection.wrap_database_errors, copying as copy:
-                for row in rows:
-                    copy.write_row(row)
+            _copy("import_update", [Member._meta.pk, *fields], rows)
             cursor.execute(f"UPDATE {table} AS m SET {setting} FROM import_update AS u WHERE m.id = u.id")  # noqa: S608
             cursor.execute("DROP TABLE import_update")  # at once: the batch may be inside a longer transaction
         return
