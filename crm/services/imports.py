@@ -730,10 +730,6 @@ class Planner:
             for row in rows
         ]
 
-    def plan(self, rows: list[Checked]) -> list[Decision]:
-        """What the import does with each row of a batch, against the members as they are now."""
-        return self.decide(rows, self.lookup(rows))
-
     def decide(self, rows: list[Checked], found: Found) -> list[Decision]:
         """What the import does with each row of a batch, given the members they may match (`lookup`). Reads
         nothing from the database, so the import can decide one batch while it writes the one before."""
