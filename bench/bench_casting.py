@@ -32,6 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from bench.postgres import create_database
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/quorum_bench"
 URL_VARIABLE = "QUORUM_BENCH_DATABASE_URL"
@@ -54,24 +56,6 @@ def database_url() -> str:
         raise SystemExit(f"The casting benchmark needs PostgreSQL: set {URL_VARIABLE} to a postgres:// URL.")
     name = (parts.path.lstrip("/") or "quorum_bench") + "_casting"
     return parts._replace(path="/" + name).geturl()
-
-
-def create_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    with psycopg.connect(
-        host=parts.hostname,
-        port=parts.port,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        name = parts.path.lstrip("/")
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def environment(url: str) -> dict[str, str]:

@@ -38,7 +38,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from bench.postgres import create_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL_VARIABLE = "QUORUM_BENCH_IMPORT_DATABASE_URL"
@@ -71,24 +72,6 @@ HEADINGS = [
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _create_postgresql_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(
-        host=parts.hostname,
-        port=parts.port,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def _manage(url: str, *args: str) -> None:
@@ -268,7 +251,7 @@ def measure(backend: str, url: str) -> dict:
 def prepare(backend: str, workdir: Path) -> str:
     if backend == "postgresql":
         url = os.environ.get(PG_URL_VARIABLE, DEFAULT_PG_URL)
-        _create_postgresql_database(url)
+        create_database(url)
     else:
         url = f"sqlite:///{workdir / 'bench_import.sqlite3'}"
     _log(f"import bench ({backend}): migrating and seeding {MEMBERS:,} members")
@@ -283,18 +266,23 @@ def run_backend(backend: str, repeat: int = 1) -> list[dict]:
         for n in range(repeat):
             url = prepare(backend, Path(workdir))
             _log(f"import bench ({backend}): run {n + 1} of {repeat}")
-            process = subprocess.run(
-                [sys.executable, "-m", "bench.bench_import", "--measure", backend, "--url", url],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if process.returncode != 0:
-                raise RuntimeError(f"{backend} import bench failed:\n{process.stderr[-3000:]}")
-            results.append(json.loads(process.stdout.strip().splitlines()[-1]))
+            results.append(measure_apart(backend, url))
             _log(f"import bench ({backend}): {results[-1]}")
     return results
+
+
+def measure_apart(backend: str, url: str) -> dict:
+    """`measure` in a fresh process (so seeding and earlier runs count for nothing): its figures."""
+    process = subprocess.run(
+        [sys.executable, "-m", "bench.bench_import", "--measure", backend, "--url", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if process.returncode != 0:
+        raise RuntimeError(f"{backend} import bench failed:\n{process.stderr[-3000:]}")
+    return json.loads(process.stdout.strip().splitlines()[-1])
 
 
 def run(backends: tuple[str, ...] = ("postgresql", "sqlite"), repeat: int = REPEAT) -> dict:

@@ -22,54 +22,33 @@ import io
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from bench import bench_import
+from bench.postgres import connect, named
 
-ROOT = Path(__file__).resolve().parent.parent
 REPEAT = 3
 # Loaded in this order, as the importer writes them; the job and its source go in first, untimed.
 TABLES = ("crm_member", "crm_auditentry", "crm_importrow")
 SEARCH_INDEXES = tuple(importlib.import_module("crm.migrations.0002_member_search_indexes").INDEXES)
 
 
-def _connect(url: str, **options):
-    import psycopg
+def _drop_database(url: str, name: str) -> None:
+    from psycopg import sql
 
-    parts = urlsplit(url)
-    return psycopg.connect(
-        host=parts.hostname,
-        port=parts.port,
-        user=parts.username,
-        password=parts.password,
-        dbname=parts.path.lstrip("/"),
-        **options,
-    )
-
-
-def _named(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    with connect(url, database="postgres", autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def _copy_database(url: str, template: str, name: str) -> None:
     from psycopg import sql
 
-    with _connect(_named(url, "postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    _drop_database(url, name)
+    with connect(url, database="postgres", autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
-
-
-def _drop_database(url: str, name: str) -> None:
-    from psycopg import sql
-
-    with _connect(_named(url, "postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def _copy_out(connection, query: str, params: list) -> bytes:
@@ -87,7 +66,7 @@ def _copy_in(connection, table: str, data: bytes) -> None:
 
 def written_rows(url: str, before: dict[str, int]) -> dict[str, bytes]:
     """The rows the import added, table by table, as COPY text (every column, in the table's order)."""
-    with _connect(url) as connection:
+    with connect(url) as connection:
         job = connection.execute("SELECT max(id) FROM crm_importjob").fetchone()[0]
         queries = {
             "crm_importsource": ("SELECT s.* FROM crm_importsource s JOIN crm_importjob j ON j.source_id = s.id "
@@ -104,7 +83,7 @@ def written_rows(url: str, before: dict[str, int]) -> dict[str, bytes]:
 
 def load(url: str, rows: dict[str, bytes], *, drop_search_indexes: bool) -> dict[str, float]:
     """Load the import's rows into a fresh copy of the seeded union; seconds per table and for the commit."""
-    with _connect(url) as connection:
+    with connect(url) as connection:
         if drop_search_indexes:
             for name in SEARCH_INDEXES:
                 connection.execute(f'DROP INDEX "{name}"')
@@ -129,19 +108,10 @@ def run(repeat: int = REPEAT) -> dict:
     seeded = urlsplit(url).path.lstrip("/")
     template, scratch = f"{seeded}_floor_seed", f"{seeded}_floor_run"
     _copy_database(url, seeded, template)
-    with _connect(url) as connection:
+    with connect(url) as connection:
         before = {t: connection.execute(f'SELECT coalesce(max(id), 0) FROM "{t}"').fetchone()[0] for t in TABLES}
     bench_import._log("import floor: the import benchmark's import, for its rows")
-    process = subprocess.run(
-        [sys.executable, "-m", "bench.bench_import", "--measure", "postgresql", "--url", url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if process.returncode != 0:
-        raise RuntimeError(f"the import failed:\n{process.stderr[-3000:]}")
-    imported = json.loads(process.stdout.strip().splitlines()[-1])
+    imported = bench_import.measure_apart("postgresql", url)
     rows = written_rows(url, before)
     counts = {table: rows[table].count(b"\n") for table in TABLES}
     results: dict[bool, list[dict[str, float]]] = {False: [], True: []}
@@ -151,7 +121,7 @@ def run(repeat: int = REPEAT) -> dict:
                 state = "dropped" if drop else "kept"
                 bench_import._log(f"import floor: load {n + 1} of {repeat}, search indexes {state}")
                 _copy_database(url, template, scratch)
-                results[drop].append(load(_named(url, scratch), rows, drop_search_indexes=drop))
+                results[drop].append(load(named(url, scratch), rows, drop_search_indexes=drop))
     finally:
         _drop_database(url, scratch)
         _drop_database(url, template)
