@@ -635,19 +635,18 @@ MEMBER_RELATIONS = {f.name: f.attname for f in MEMBER_COLUMNS if f.is_relation}
 @dataclass
 class Planned:
     """A batch the import has decided, as the rows it writes (database values, in the bulk writers' column
-    order). New members come first in `audit`, in the order of `new_rows`; their ids are filled in as they
-    are written (the audit row's target and member, the report row named by `report_of_new`)."""
+    order). New members come first in `audit`, in the order of `new_rows` and of the created rows in
+    `report`; their ids are filled in as they are written (the audit row's target and member, the report
+    row's member)."""
 
     first: int  # the batch's first and last row numbers
     last: int
     outcomes: list[str]  # each row's, in order
-    new_rows: list[list]  # id (None until written), then every other member column
-    new_numbers: list[str]
+    new_rows: list[list]  # NEW_MEMBER_FIELDS: id (None until written), then every other member column
     updated_fields: list[str]
     updated_rows: list[list]  # id, then updated_fields
     audit: list[list]  # AUDIT_COLUMNS
     report: list[list]  # REPORT_COLUMNS
-    report_of_new: list[int] = field(default_factory=list)
 
 
 class Planner:
@@ -802,12 +801,10 @@ class Planner:
             last=rows[-1].row.number,
             outcomes=[d.outcome for d in decisions],
             new_rows=[new_values(d.member) for d in new],
-            new_numbers=[d.member.membership_number for d in new],
             updated_fields=updated_fields,
             updated_rows=[updated_values(d.member) for d in updated],
             audit=audit,
             report=report,
-            report_of_new=[i for i, d in enumerate(decisions) if d.outcome == ImportRow.Outcome.CREATED],
         )
 
     def _match(self, values: dict, by_number: dict, by_email: dict) -> Member | None:
@@ -1283,10 +1280,10 @@ def _write_batch(
         locked = ImportJob.objects.select_for_update().defer("content", "checked_rows").get(pk=job.pk)
         if locked.rows_done >= planned.last:
             return locked, plan_next()  # another run saved this batch first
-        ids = _insert_members(planned.new_rows, planned.new_numbers)
-        for k, pk in enumerate(ids):
-            planned.audit[k][4] = planned.audit[k][5] = pk  # target and member (new members' audit rows first)
-            planned.report[planned.report_of_new[k]][6] = pk
+        ids = _insert_members(planned.new_rows)
+        created = (row for row in planned.report if row[REPORT_OUTCOME] == ImportRow.Outcome.CREATED)
+        for audit_row, report_row, pk in zip(planned.audit, created, ids, strict=False):  # new members' rows first
+            audit_row[AUDIT_TARGET] = audit_row[AUDIT_MEMBER] = report_row[REPORT_MEMBER] = pk
         if planned.updated_rows:
             _update_members(planned.updated_rows, planned.updated_fields)
         following = plan_next()
@@ -1370,6 +1367,8 @@ REPORT_COLUMNS = (
     "changed",
     "problems",
 )
+AUDIT_TARGET, AUDIT_MEMBER = AUDIT_COLUMNS.index("target_id"), AUDIT_COLUMNS.index("member_id")
+REPORT_OUTCOME, REPORT_MEMBER = REPORT_COLUMNS.index("outcome"), REPORT_COLUMNS.index("member_id")
 assert tuple(f.attname for f in _columns(AuditEntry)) == AUDIT_COLUMNS
 assert tuple(f.attname for f in _columns(ImportRow)) == REPORT_COLUMNS
 
@@ -1406,11 +1405,12 @@ def _insert(model: type[Model], rows: list[list]) -> None:
 
 # A new member's columns as Planner.prepare lists them: the id first (None until written), then every other.
 NEW_MEMBER_FIELDS = [Member._meta.pk, *_columns(Member)]
+NUMBER_COLUMN = [f.name for f in NEW_MEMBER_FIELDS].index("membership_number")
 
 
-def _insert_members(rows: list[list], numbers: list[str]) -> list[int]:
-    """INSERT new members, given as their column values (NEW_MEMBER_FIELDS, the id None) and their membership
-    numbers; returns their new ids, in order.
+def _insert_members(rows: list[list]) -> list[int]:
+    """INSERT new members, given as their column values (NEW_MEMBER_FIELDS, the id None); returns their new ids,
+    in order.
 
     On PostgreSQL the ids are taken from the member id sequence first (one query), then the members go in with
     COPY, the fastest way in. On SQLite multi-row statements of up to MAX_PARAMETERS are sent, and the ids come
@@ -1442,7 +1442,7 @@ def _insert_members(rows: list[list], numbers: list[str]) -> list[int]:
             chunk = rows[start : start + per_statement]
             cursor.execute(head + ", ".join([one] * len(chunk)) + tail, [v for row in chunk for v in row[1:]])
             by_number.update((number, pk) for pk, number in cursor.fetchall())
-    return [by_number[number] for number in numbers]
+    return [by_number[row[NUMBER_COLUMN]] for row in rows]
 
 
 def _update_members(rows: list[list], names: list[str]) -> None:
