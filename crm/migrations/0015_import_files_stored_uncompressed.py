@@ -1,7 +1,7 @@
-"""PostgreSQL compresses large values (TOAST) with pglz unless told not to. An uploaded file of 100,000 rows
-(14 MB) took about 0.5 s to store that way and 0.25 s without, and the dry run's kept rows and mobiles are
-zlib-compressed already, so pglz only tries and gives up. The three columns are stored as they are (EXTERNAL:
-still out of line, not compressed). Nothing to do on SQLite."""
+"""PostgreSQL compresses large values (TOAST) with pglz unless told not to: slow for an uploaded file of
+100,000 rows (14 MB), and wasted on the dry run's kept rows and mobiles, which are zlib-compressed already.
+The three columns are stored as they are (EXTERNAL: still out of line, not compressed). Nothing to do on
+SQLite."""
 
 from django.db import migrations
 

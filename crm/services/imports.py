@@ -1447,7 +1447,7 @@ def _insert_members(rows: list[list]) -> list[int]:
 
 def _update_members(rows: list[list], names: list[str]) -> None:
     """UPDATE the named fields of members, given as [id, *values]: on PostgreSQL the rows go with COPY into a
-    temporary table (dropped at commit) and one UPDATE ... FROM it writes them all, twice as fast as one
+    temporary table (dropped at commit) and one UPDATE ... FROM it writes them all, faster than one
     UPDATE ... FROM (VALUES ...) with a placeholder per value; elsewhere one statement run for each member."""
     fields = _columns(Member, names)
     quote = connection.ops.quote_name
