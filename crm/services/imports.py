@@ -412,6 +412,15 @@ def _parse_workplace(raw: str, branch_raw: str, structure: Structure) -> Workpla
     return found[0]
 
 
+def _let_go(error: ValidationError) -> str:
+    """A rejected cell's ValidationError, made freeable at once; returns its first message. Django's
+    ValidationError lists itself (error_list), so only the cycle collector frees it, and its traceback keeps
+    every frame it passed through alive until then, with the batch of rows they hold. An import runs the
+    collector rarely (fewer_collections): each batch with a bad email or mobile was kept to the end."""
+    error.__traceback__ = None
+    return error.messages[0]
+
+
 def parse_values(
     raw: dict[str, str], structure: Structure, today: datetime.date
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -433,6 +442,7 @@ def parse_values(
                 try:
                     validate_email(text)
                 except ValidationError as error:
+                    _let_go(error)
                     raise RowProblem(name, f"'{text}' is not an email address.") from error
                 values[name] = text
             elif name == "mobile":
@@ -889,7 +899,7 @@ class Planner:
                 try:
                     self.mobiles[mobile] = (normalise_mobile(mobile), "")
                 except ValidationError as error:
-                    self.mobiles[mobile] = ("", error.messages[0])
+                    self.mobiles[mobile] = ("", _let_go(error))
             normalised, problem = self.mobiles[mobile]
             if problem:
                 raise RowProblem("mobile", problem)
@@ -918,16 +928,22 @@ class Planner:
             raise RowProblem(error.field or "", error.message) from error
 
 
+# Python's cycle collector runs once this many more container objects (dicts, lists, model objects) are alive
+# than at its last run: see fewer_collections.
+COLLECT_AFTER = 1_000_000
+
+
 @contextmanager
 def fewer_collections() -> Iterator[None]:
-    """Python's cycle collector runs after every 700 new objects, and every hundredth run walks every object
-    alive. An import makes millions (a dict or list per row, a list per audited field) while holding hundreds
-    of thousands (the file's keys for finding repeats, the mobiles read, the batch's rows), so those walks were
-    about a quarter of a check or an import. For the duration, it runs after every 50,000: an import makes
-    next to no cycles, so nothing is kept much longer (peak memory the same in the import benchmark; the
-    collector's time there 2.0 s at 10,000, 1.1 s at 50,000)."""
+    """Python's cycle collector runs once 700 more container objects are alive than at its last run, and each
+    run walks every young object alive. A batch of rows keeps a few hundred thousand alive at once (a dict or
+    list per row, a list per audited field), so at 700, or at 50,000 as here before, the collector walked each
+    batch again and again: 2.5-2.9 s of an import benchmark's 30-36 s. An import makes no cycles of its own
+    (_let_go frees the one kind a rejected cell made), so for the duration it runs only once a million more
+    objects are alive: that is, only if something keeps what it no longer needs. Peak memory was the same
+    (403 MB) and the collector's time in the benchmark 0.0 s."""
     threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    gc.set_threshold(max(threshold[0], COLLECT_AFTER), *threshold[1:])
     try:
         yield
     finally:

@@ -420,11 +420,35 @@ def test_checks_and_imports_collect_less_often_then_put_the_collector_back(union
     job = check(organiser, csv_of(owen_row(union)))
     imports.confirm_import(actor=organiser, job=job, in_background=False)
     assert imports.run_import(job_id=job.pk).status == ImportJob.Status.DONE
-    assert during == [(max(before[0], 50_000), *before[1:])] * 2  # the dry run's batch, then the import's
+    # The dry run's batch, then the import's.
+    assert during == [(max(before[0], imports.COLLECT_AFTER), *before[1:])] * 2
     assert gc.get_threshold() == before
     with pytest.raises(RuntimeError), imports.fewer_collections():
         raise RuntimeError("an import failed")
     assert gc.get_threshold() == before
+
+
+def test_rejected_emails_and_mobiles_leave_nothing_for_the_cycle_collector(union, organiser, run):
+    """With the collector running rarely, garbage in cycles stays until the import ends; a rejected cell's
+    error once kept its whole batch of rows alive that way."""
+    lines = [
+        ",Nina,New,not-an-email,07911123457,Oak Primary,teacher,active,",
+        ",Pat,Poor,pat@example.org,12345,Oak Primary,teacher,active,",
+        ",Sam,Sound,sam@example.org,07911123458,Oak Primary,teacher,active,",
+    ]
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector would free is kept in gc.garbage, to be looked at
+    try:
+        job = run(organiser, check(organiser, csv_of(*lines)))
+        gc.collect()
+        kept = [type(thing).__name__ for thing in gc.garbage if type(thing) in (imports.Row, imports.Checked)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert (job.created_count, job.rejected_count) == (1, 2)
+    assert kept == []
 
 
 def test_a_failure_mid_import_leaves_whole_batches_and_resumes(union, organiser, monkeypatch):
