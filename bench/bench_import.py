@@ -15,6 +15,11 @@ a fresh process:
 Peak memory is the measuring process's maximum resident set size (getrusage), which covers the export and
 the import and Django itself; seeding runs in another process so it does not count.
 
+Where each step's time goes, as CPU time rather than elapsed time (this machine's speed drifts): the measuring
+process's own (Python, every thread) and, on PostgreSQL, that of the server process serving its connection
+(read from /proc: the server runs on this machine). A step whose elapsed time is near one of them is bound by
+it: the dry run by Python, the import by PostgreSQL's work on its one connection.
+
 PostgreSQL: QUORUM_BENCH_IMPORT_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/quorum_bench_import),
 created if missing. SQLite: a file in a temporary directory.
 
@@ -142,6 +147,31 @@ def generate_csv(rng: random.Random, existing: list[tuple[str, str]], workplaces
     return out.getvalue().encode("utf-8")
 
 
+class ServerClock:
+    """CPU seconds (user + system) of the PostgreSQL server process serving Django's connection, from
+    /proc/<pid>/stat; None where that cannot be read (SQLite, or a server on another machine)."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        self.path = None
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.path = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+
+    def __call__(self) -> float | None:
+        try:
+            fields = self.path.read_text().rsplit(")", 1)[1].split()
+        except (AttributeError, OSError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else round(after - before, 2)
+
+
 class CollectorClock:
     """Seconds Python's cycle collector spends collecting, and how many full collections it makes, from its own
     start and stop callbacks (crm.services.imports.fewer_collections explains why this is worth watching)."""
@@ -202,19 +232,25 @@ def measure(backend: str, url: str) -> dict:
     collector = CollectorClock()
     gc.callbacks.append(collector)
     timings = {}
+    server = ServerClock()
+    cpu: dict[str, float | None] = {}
     started = time.perf_counter()
     job = imports.start_import(actor=admin, source_name="Benchmark staff list", filename="bench.csv", upload=content)
     timings["read"] = time.perf_counter() - started
     mapping = imports.guess_mapping(job.headers)  # the headings are all ones the importer recognises
-    started = time.perf_counter()
+    started, python, database = time.perf_counter(), time.process_time(), server()
     job = imports.check_import(actor=admin, job=job, mapping=mapping)
     timings["dry_run"] = time.perf_counter() - started
+    cpu["dry_run_python_cpu_s"] = round(time.process_time() - python, 2)
+    cpu["dry_run_database_cpu_s"] = _spent(database, server())
     dry = {"created": job.created_count, "updated": job.updated_count, "rejected": job.rejected_count}
     rss_after["dry_run"] = _max_rss_mb()
     imports.confirm_import(actor=admin, job=job, in_background=False)
-    started = time.perf_counter()
+    started, python, database = time.perf_counter(), time.process_time(), server()
     job = imports.run_import(job_id=job.pk)
     timings["import"] = time.perf_counter() - started
+    cpu["import_python_cpu_s"] = round(time.process_time() - python, 2)
+    cpu["import_database_cpu_s"] = _spent(database, server())
     gc.callbacks.remove(collector)
     job = ImportJob.objects.get(pk=job.pk)
     rss_after["import"] = peak_mb = _max_rss_mb()
@@ -231,6 +267,7 @@ def measure(backend: str, url: str) -> dict:
         "dry_run_s": round(timings["dry_run"], 2),
         "import_s": round(timings["import"], 2),
         "total_s": round(sum(timings.values()), 2),
+        **cpu,
         "dry_run": dry,
         "created": job.created_count,
         "updated": job.updated_count,
@@ -293,6 +330,9 @@ def run(backends: tuple[str, ...] = ("postgresql", "sqlite"), repeat: int = REPE
             key: statistics.median(r[key] for r in results)
             for key in ("export_s", "read_s", "dry_run_s", "import_s", "total_s", "peak_rss_mb", "collector_s")
         }
+        for key in ("dry_run_python_cpu_s", "import_python_cpu_s", "import_database_cpu_s"):
+            values = [r[key] for r in results if r.get(key) is not None]
+            median[key] = statistics.median(values) if values else None
         last = results[-1]
         rows.append(
             {
@@ -306,6 +346,9 @@ def run(backends: tuple[str, ...] = ("postgresql", "sqlite"), repeat: int = REPE
                 "target s": TARGETS[backend],
                 "peak RSS MB": median["peak_rss_mb"],
                 "cycle collector s": median["collector_s"],
+                "dry run Python CPU s": median["dry_run_python_cpu_s"],
+                "import Python CPU s": median["import_python_cpu_s"],
+                "import PostgreSQL CPU s": median["import_database_cpu_s"],
                 "created / updated / rejected": f"{last['created']:,} / {last['updated']:,} / {last['rejected']:,}",
                 f"export {last['export_rows']:,} rows s": median["export_s"],
                 "export target s": EXPORT_TARGET,
@@ -317,7 +360,9 @@ def run(backends: tuple[str, ...] = ("postgresql", "sqlite"), repeat: int = REPE
         "Medians. Total = reading the file + the dry run (every row validated and deduplicated, the "
         "report written) + the import (rows checked again, committed in batches of "
         f"{last['batch_size']:,} with an audit row per member). Peak RSS covers export, import and Django, "
-        f"target {MEMORY_TARGET_MB} MB.",
+        f"target {MEMORY_TARGET_MB} MB. CPU: the benchmark process's (Python, all threads) and the PostgreSQL "
+        "server process's serving its connection, during that step: a step whose time is near one of them is "
+        "bound by it.",
     )
     return {"title": "Import 100,000 CSV rows and export 100,000 members", "rows": rows, "notes": notes}
 
