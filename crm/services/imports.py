@@ -37,7 +37,8 @@ from typing import Any, NamedTuple
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Field, Model
+from django.db.models import Field, Model, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from crm import csvfiles
@@ -639,6 +640,7 @@ def _audit(value: Any) -> Any:
 # A batch's members found by `Planner.lookup`: by membership number, and by email in lower case.
 Found = tuple[dict[str, Member], dict[str, list[Member]]]
 MEMBER_COLUMNS = Member._meta.concrete_fields
+MEMBER_ATTNAMES = [f.attname for f in MEMBER_COLUMNS]  # the primary key first, as Member.from_db takes them
 MEMBER_RELATIONS = {f.name: f.attname for f in MEMBER_COLUMNS if f.is_relation}
 
 
@@ -685,6 +687,7 @@ class Planner:
         self.source = ""  # the file's source, named in each audit row
         self.mobiles: dict[str, tuple[str, str]] = {}  # as written -> (E.164, problem)
         self._defaults: dict[str, Any] = {}
+        self.database = connection.alias  # the members looked up are this database's
 
     def may_manage(self, branch: Branch) -> bool:
         # crm.permissions' own predicate, asked once per branch. For everyone who may import (national admins
@@ -693,37 +696,53 @@ class Planner:
             self._may_manage[branch.pk] = can_manage_members_in(self.actor, branch)
         return self._may_manage[branch.pk]
 
-    def lookup(self, rows: list[Checked]) -> Found:
-        """The members a batch's rows may match: by membership number, and by email in lower case."""
+    def lookup(self, rows: list[Checked]) -> list[tuple]:
+        """The member table's rows a batch's rows may match, by membership number and by email in any case, as
+        MEMBER_COLUMNS values. Only the query: `decide` makes them members, so that this, the one part of
+        planning that reads the database, is short (the import runs it between two batches' writes, while the
+        next batch waits)."""
         numbers = {checked.values["membership_number"] for checked in rows if "membership_number" in checked.values}
         emails = {checked.values["email"] for checked in rows if "email" in checked.values}
-        emails |= {email.lower() for email in emails}
-        # Two queries, each reading its own index; one query with "number IN (...) OR email IN (...)" had
-        # PostgreSQL scan the member table for every batch.
-        if connection.vendor == "postgresql":
-            # Each list as one array parameter: with a placeholder per value (10,000 a batch), building and
-            # sending the statement took longer than running it.
-            table = connection.ops.quote_name(Member._meta.db_table)
-            found = {
-                m.pk: m
-                for m in Member.objects.raw(
-                    f"SELECT * FROM {table} WHERE membership_number = ANY(%s)",  # noqa: S608
-                    [sorted(numbers)],
-                )
-            }
-            found.update(
-                (m.pk, m)
-                for m in Member.objects.raw(
-                    f"SELECT * FROM {table} WHERE email = ANY(%s) AND NOT (id = ANY(%s))",  # noqa: S608
-                    [sorted(emails), sorted(found)],
-                )
+        if connection.vendor != "postgresql":
+            # SQLite's upper() knows ASCII letters only: an email is also looked for as written and in lower case.
+            by_email = Q(email_key__in={email.upper() for email in emails}) | Q(
+                email__in=emails | {email.lower() for email in emails}
             )
-        else:
-            found = {m.pk: m for m in Member.objects.filter(membership_number__in=numbers)}
-            found.update((m.pk, m) for m in Member.objects.filter(email__in=emails).exclude(pk__in=list(found)))
+            return [
+                *Member.objects.filter(membership_number__in=numbers).values_list(*MEMBER_ATTNAMES),
+                *Member.objects.annotate(email_key=Upper("email")).filter(by_email).values_list(*MEMBER_ATTNAMES),
+            ]
+        # Each list goes as one text parameter, split by the database (membership numbers and emails hold no
+        # line breaks: both are checked when read): a placeholder per value (5,000 a batch) took longer to build
+        # and send than the query to run, and so did an array, which psycopg writes out value by value in Python.
+        # Each value is then looked up in its index (emails in member_search_email, on UPPER(email): crm/0002).
+        # OFFSET 0 keeps PostgreSQL from making that a join it plans itself: for a batch's 5,000 emails it chose
+        # to scan, or even to sort, the whole member table, 50-250 ms a batch and more as the import added
+        # members, where the lookups take a few milliseconds.
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in MEMBER_COLUMNS)
+
+        def matching(column: str, values: str) -> str:
+            return (
+                f"SELECT m.* FROM unnest(string_to_array({values}, E'\\n')) AS wanted(value) CROSS JOIN LATERAL "  # noqa: S608
+                f"(SELECT {columns} FROM {quote(Member._meta.db_table)} WHERE {column} = wanted.value OFFSET 0) AS m"
+            )
+
+        by_number = matching(quote("membership_number"), "%s")
+        by_email = matching(f"upper({quote('email')})", "upper(%s)")
+        sql = f"{by_number} UNION ALL {by_email}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, ["\n".join(numbers), "\n".join(emails)])
+            return cursor.fetchall()
+
+    def _found(self, rows: list[tuple]) -> Found:
+        """`lookup`'s rows as members, with their branch, workplace and employer from the structure read at the
+        start: by membership number, and by email in lower case (in the order they were added)."""
+        members = {row[0]: row for row in rows}  # a member found by both number and email comes twice
         by_number: dict[str, Member] = {}
         by_email: dict[str, list[Member]] = {}
-        for _pk, member in sorted(found.items()):
+        for pk in sorted(members):
+            member = Member.from_db(self.database, MEMBER_ATTNAMES, members[pk])
             member.branch = self.structure.branches_by_id[member.branch_id]
             member.workplace = self.structure.workplaces_by_id.get(member.workplace_id)
             member.employer = self.structure.employers_by_id.get(member.employer_id)
@@ -739,12 +758,12 @@ class Planner:
             for row in rows
         ]
 
-    def decide(self, rows: list[Checked], found: Found) -> list[Decision]:
-        """What the import does with each row of a batch, given the members they may match (`lookup`). Reads
-        nothing from the database, so the import can decide one batch while it writes the one before."""
+    def decide(self, rows: list[Checked], found: list[tuple]) -> list[Decision]:
+        """What the import does with each row of a batch, given the member rows they may match (`lookup`).
+        Reads nothing from the database, so the import can decide one batch while it writes the one before."""
         # A new member's column values before the row's own: the fields' defaults, evaluated once a batch.
         self._defaults = {f.attname: f.get_default() for f in MEMBER_COLUMNS}
-        by_number, by_email = found
+        by_number, by_email = self._found(found)
         decisions = []
         for row, values, problems, duplicate in rows:
             if duplicate and duplicate[2] is not None:
@@ -762,7 +781,7 @@ class Planner:
                 decisions.append(rejected)
         return decisions
 
-    def prepare(self, rows: list[Checked], found: Found) -> Planned:
+    def prepare(self, rows: list[Checked], found: list[tuple]) -> Planned:
         """Decide a batch and turn it into the rows the import writes: new members (each without a membership
         number given one from the Q series, from next_number on), changed members, audit and report rows."""
         decisions = self.decide(rows, found)
@@ -1051,7 +1070,7 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
     kept = zlib.compressobj(1)  # the checked rows, one JSON line a batch, compressed as they come
     chunks = []
 
-    def report(checked: list[Checked], found: Found) -> tuple[list[str], list[list], bytes]:
+    def report(checked: list[Checked], found: list[tuple]) -> tuple[list[str], list[list], bytes]:
         """A batch decided: its outcomes, its report rows and its kept line (compressed)."""
         decisions = planner.decide(checked, found)
         line = json.dumps([_keep(c) for c in checked]).encode() + b"\n"

@@ -268,6 +268,21 @@ def test_matches_by_number_then_email_and_updates_only_mapped_columns(union, org
     assert oak.email != "" and oak.first_name == "Owen"  # a blank or unmapped cell changes nothing
 
 
+def test_an_email_matches_whatever_its_case_in_the_file_or_on_the_member(union, organiser, run):
+    """Staff lists and old systems write emails in their own case: owen.oakley@example.org is Owen's."""
+    oak, elm = union.members.oak, union.members.elm
+    Member.objects.filter(pk=oak.pk).update(email="Owen.Oakley@Example.org")
+    members, shouted = Member.objects.count(), elm.email.upper()
+    job = check(organiser, f"Email,Town\nowen.oakley@example.org,Leeds\n{shouted},York\n")
+    assert [(r.outcome, r.member_id) for r in rows(job)] == [("updated", oak.pk), ("updated", elm.pk)]
+    job = run(organiser, job)
+    assert (job.updated_count, job.created_count, Member.objects.count()) == (2, 0, members)
+    oak.refresh_from_db()
+    elm.refresh_from_db()
+    assert (oak.town, elm.town) == ("Leeds", "York")
+    assert (oak.email, elm.email) == ("owen.oakley@example.org", shouted)  # as the file writes them
+
+
 def test_unchanged_rows_write_nothing(union, organiser, run):
     oak = union.members.oak
     job = run(organiser, check(organiser, f"Membership number,First name\n{oak.membership_number},Owen\n"))
