@@ -25,6 +25,7 @@ import io
 import json
 import operator
 import re
+import string
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -37,8 +38,9 @@ from typing import Any, NamedTuple
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Field, Model, Q
+from django.db.models import Field, Model
 from django.db.models.functions import Upper
+from django.db.models.lookups import In
 from django.utils import timezone
 
 from crm import csvfiles
@@ -114,6 +116,7 @@ UK_DATE = re.compile(r"^(?P<day>\d{1,2})([/.-])(?P<month>\d{1,2})\2(?P<year>\d{4
 ISO_DATE = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})$")
 TRUE_WORDS = {"yes", "y", "true", "t", "1"}
 FALSE_WORDS = {"no", "n", "false", "f", "0"}
+ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 MEMBERSHIP_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9/-]{0,19}$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -704,13 +707,13 @@ class Planner:
         numbers = {checked.values["membership_number"] for checked in rows if "membership_number" in checked.values}
         emails = {checked.values["email"] for checked in rows if "email" in checked.values}
         if connection.vendor != "postgresql":
-            # SQLite's upper() knows ASCII letters only: an email is also looked for as written and in lower case.
-            by_email = Q(email_key__in={email.upper() for email in emails}) | Q(
-                email__in=emails | {email.lower() for email in emails}
-            )
+            # SQLite's upper() changes ASCII letters only: the emails are put in upper case the same way, and the
+            # index member_email_upper (crm/0017) finds them.
+            email_keys = {email.translate(ASCII_UPPER) for email in emails}
+            members = Member.objects.order_by().values_list(*MEMBER_ATTNAMES)  # in any order: _found sorts them
             return [
-                *Member.objects.filter(membership_number__in=numbers).values_list(*MEMBER_ATTNAMES),
-                *Member.objects.annotate(email_key=Upper("email")).filter(by_email).values_list(*MEMBER_ATTNAMES),
+                *members.filter(membership_number__in=numbers),
+                *members.filter(In(Upper("email"), list(email_keys))),
             ]
         # Each list goes as one text parameter, split by the database (membership numbers and emails hold no
         # line breaks: both are checked when read): a placeholder per value (5,000 a batch) took longer to build
