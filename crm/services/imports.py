@@ -640,7 +640,7 @@ def _audit(value: Any) -> Any:
     return value if value is None or type(value) in PLAIN_TYPES else _audit_value(value)
 
 
-# A batch's members found by `Planner.lookup`: by membership number, and by email in lower case.
+# A batch's members, from the rows `Planner.lookup` found: by membership number, and by email in lower case.
 Found = tuple[dict[str, Member], dict[str, list[Member]]]
 MEMBER_COLUMNS = Member._meta.concrete_fields
 MEMBER_ATTNAMES = [f.attname for f in MEMBER_COLUMNS]  # the primary key first, as Member.from_db takes them
