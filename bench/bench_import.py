@@ -154,16 +154,18 @@ class ServerClock:
     def __init__(self) -> None:
         from django.db import connection
 
-        self.path = None
+        self.path: Path | None = None
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_backend_pid()")
                 self.path = Path(f"/proc/{cursor.fetchone()[0]}/stat")
 
     def __call__(self) -> float | None:
+        if self.path is None:
+            return None
         try:
             fields = self.path.read_text().rsplit(")", 1)[1].split()
-        except (AttributeError, OSError):
+        except OSError:
             return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 

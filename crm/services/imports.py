@@ -656,7 +656,6 @@ class Planned:
 
     first: int  # the batch's first and last row numbers
     last: int
-    outcomes: list[str]  # each row's, in order
     new_rows: list[list]  # NEW_MEMBER_FIELDS: id (None until written), then every other member column
     updated_fields: list[str]
     updated_rows: list[list]  # id, then updated_fields
@@ -719,9 +718,9 @@ class Planner:
         # line breaks: both are checked when read): a placeholder per value (5,000 a batch) took longer to build
         # and send than the query to run, and so did an array, which psycopg writes out value by value in Python.
         # Each value is then looked up in its index (emails in member_search_email, on UPPER(email): crm/0002).
-        # OFFSET 0 keeps PostgreSQL from making that a join it plans itself: for a batch's 5,000 emails it chose
-        # to scan, or even to sort, the whole member table, 50-250 ms a batch and more as the import added
-        # members, where the lookups take a few milliseconds.
+        # OFFSET 0 keeps PostgreSQL from making that a join it plans itself: for a batch's 5,000 emails, inside
+        # an import, EXPLAIN ANALYZE showed it scanning or even sorting the whole member table instead, many
+        # times slower than the lookups.
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in MEMBER_COLUMNS)
 
@@ -831,7 +830,6 @@ class Planner:
         return Planned(
             first=rows[0].row.number,
             last=rows[-1].row.number,
-            outcomes=[d.outcome for d in decisions],
             new_rows=[new_values(d.member) for d in new],
             updated_fields=updated_fields,
             updated_rows=[updated_values(d.member) for d in updated],
@@ -1073,11 +1071,11 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
     kept = zlib.compressobj(1)  # the checked rows, one JSON line a batch, compressed as they come
     chunks = []
 
-    def report(checked: list[Checked], found: list[tuple]) -> tuple[list[str], list[list], bytes]:
-        """A batch decided: its outcomes, its report rows and its kept line (compressed)."""
+    def report(checked: list[Checked], found: list[tuple]) -> tuple[list[list], bytes]:
+        """A batch decided: its report rows and its kept line (compressed)."""
         decisions = planner.decide(checked, found)
         line = json.dumps([_keep(c) for c in checked]).encode() + b"\n"
-        return [d.outcome for d in decisions], [_report_row(job, d) for d in decisions], kept.compress(line)
+        return [_report_row(job, d) for d in decisions], kept.compress(line)
 
     # As the import does (_run_batches), the file's rows are read and decided in a second thread on PostgreSQL,
     # while this one looks up each batch's members and writes the report rows of the one before.
@@ -1091,9 +1089,9 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
                 upcoming = planning.submit(_apart, next, parsed, None)
                 decided = planning.submit(_apart, report, checked, planner.lookup(checked))
             if previous is not None:
-                outcomes, rows, chunk = previous.result()
+                rows, chunk = previous.result()
                 _insert(ImportRow, rows)
-                _count(job, outcomes)
+                _count(job, (row[REPORT_OUTCOME] for row in rows))
                 chunks.append(chunk)
             if checked is None:
                 break
@@ -1328,7 +1326,7 @@ def _write_batch(
         _insert(AuditEntry, planned.audit)
         job.rows.filter(number__gte=planned.first, number__lte=planned.last).delete()
         _insert(ImportRow, planned.report)
-        _count(locked, planned.outcomes)
+        _count(locked, (row[REPORT_OUTCOME] for row in planned.report))
         locked.rows_done = planned.last
         locked.save(update_fields=["rows_done", *COUNTERS.values()])
     return locked, following
