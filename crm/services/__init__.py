@@ -98,7 +98,8 @@ def _clean_details(details: dict[str, Any], member: Member | None) -> dict[str, 
     workplace: Workplace | None = cleaned.get("workplace", member.workplace if member else None)
     if workplace is not None:
         # A member at a workplace belongs to the workplace's branch, and to its employer unless told otherwise.
-        if "branch" in cleaned and cleaned["branch"] is not None and cleaned["branch"] != workplace.branch:
+        # By id: an import asks this of every row, and Model.__eq__ costs several times the comparison.
+        if "branch" in cleaned and cleaned["branch"] is not None and cleaned["branch"].pk != workplace.branch_id:
             raise ServiceError(f"{workplace} is in {workplace.branch} branch, not {cleaned['branch']}.", field="branch")
         if "workplace" in cleaned:
             cleaned["branch"] = workplace.branch
