@@ -1093,7 +1093,7 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
     # As the import does (_run_batches), the file's rows are read and decided in a second thread on PostgreSQL,
     # while this one looks up each batch's members and writes the report rows of the one before.
     parsed = (planner.parse(batch) for batch in _batches(rows_of(job, text), BATCH_SIZE))
-    with _planning_thread() as planning:
+    with _planning_thread() as planning, _foreign_keys_checked_as_written():
         upcoming = planning.submit(_apart, next, parsed, None)
         previous: Future | None = None
         while True:
@@ -1117,6 +1117,24 @@ def check_import(*, actor: User, job: ImportJob, mapping: dict[str, Any] | None 
     checked_fields = ["checked_mobiles", "checked_rows"]
     job.save(update_fields=["mapping", "status", "checked_at", "rows_done", *checked_fields, *COUNTERS.values()])
     return job
+
+
+@contextmanager
+def _foreign_keys_checked_as_written() -> Iterator[None]:
+    """On PostgreSQL, check the foreign keys of the rows written inside as each statement ends, not all at the
+    commit. The dry run's report rows were checked at its commit, after the last batch was decided, with
+    nothing else to do meanwhile; checked as each batch's rows go in, the next batch is being decided at the
+    same time. Back to deferred afterwards (Django makes every foreign key DEFERRABLE INITIALLY DEFERRED and
+    nothing here is initially immediate), for whatever the surrounding transaction does next. An error inside
+    rolls the transaction or savepoint back, and PostgreSQL undoes the setting with it."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 # --- Step 3: confirm and run -----------------------------------------------------------------------------

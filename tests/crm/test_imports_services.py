@@ -785,3 +785,22 @@ def test_uploaded_files_and_kept_rows_are_stored_without_postgresql_compressing_
         )
         stored = cursor.fetchall()
     assert stored == [("checked_mobiles", "e"), ("checked_rows", "e"), ("content", "e"), ("filename", "x")]
+
+
+def test_the_transaction_around_a_dry_run_checks_foreign_keys_at_its_commit_again(union, organiser):
+    """On PostgreSQL the dry run checks its report rows' foreign keys as each batch is written; whatever the
+    surrounding transaction (here the test's) writes afterwards is checked at commit, as Django expects."""
+    from django.db import connection, transaction
+
+    from tests.conftest import skip_or_fail
+
+    if connection.vendor != "postgresql":
+        skip_or_fail("PostgreSQL's deferred foreign-key checks: run `make test-services`")
+    job = check(organiser, csv_of(NEW_ROW))
+    assert job.status == ImportJob.Status.CHECKED
+    with transaction.atomic():
+        # Names a member that does not exist: refused here only if the checks were left immediate.
+        AuditEntry.objects.create(
+            actor_name="test", action=AuditEntry.Action.UPDATE, target_type="crm.member", member_id=10**12, summary="-"
+        )
+        transaction.set_rollback(True)
