@@ -187,7 +187,6 @@ class Member(models.Model):
             models.Index(fields=["workplace", "status"], name="member_workplace_status"),
             models.Index(fields=["status", "has_arrears"], name="member_standing"),
             models.Index(fields=["status", "status_changed_on"], name="member_status_change"),  # recent lapses
-            models.Index(fields=["email"], name="member_email"),
             models.Index(fields=["joined_on"], name="member_joined_on"),
         ]
         constraints = [
