@@ -871,9 +871,12 @@ class Planner:
         member = self._match(values, by_number, by_email)
         details = {k: v for k, v in values.items() if k != "membership_number"}
         if member is not None:
+            column = "membership_number" if values.get("membership_number") else "email"
             if not self.may_manage(member.branch):
-                column = "membership_number" if values.get("membership_number") else "email"
                 raise RowProblem(column, "This member is outside your branches: not changed.")
+            if member.erased_at is not None:
+                # Only its placeholder number (ERASED-<id>) can match it: nothing is written back into it.
+                raise RowProblem(column, "This member's personal data was erased: not changed.")
             cleaned = self._clean(details, member)
             changes = {}
             for name, value in cleaned.items():

@@ -804,3 +804,20 @@ def test_the_transaction_around_a_dry_run_checks_foreign_keys_at_its_commit_agai
             actor_name="test", action=AuditEntry.Action.UPDATE, target_type="crm.member", member_id=10**12, summary="-"
         )
         transaction.set_rollback(True)
+
+
+def test_a_row_for_an_erased_member_is_rejected_and_writes_nothing_back(union, organiser, run):
+    from crm.services.privacy import erase_member
+
+    oak = union.members.oak_lapsed
+    oak.status = Member.Status.RESIGNED
+    oak.save(update_fields=["status"])
+    erase_member(actor=union.users.national, member=oak, reason="Asked to be forgotten")
+    oak.refresh_from_db()
+    before = snapshot()
+    text = f"Membership number,First name,Town\n{oak.membership_number},Owen,Leeds\n"
+    job = run(organiser, check(organiser, text))
+    [row] = rows(job)
+    assert row.outcome == "rejected"
+    assert row.problems == [["Membership number", "This member's personal data was erased: not changed."]]
+    assert snapshot()["members"] == before["members"]
