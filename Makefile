@@ -6,6 +6,8 @@ DEMO_MEMBERS ?= 3000
 # Where CI (or you) keep PostgreSQL and Redis for the second run of the suite.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/quorum
 REDIS_URL ?= redis://127.0.0.1:6379/14
+# pytest-xdist processes per run of the suite (each has its own test database and Celery queues).
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test test-sqlite test-services lint bench clean
 
@@ -32,14 +34,14 @@ lint: install
 # Celery worker on Redis, where those tests must run.
 test: lint
 ifeq ($(CI),true)
-	$(BIN)/python -m pytest -m "not services"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not services"
 	$(MAKE) test-services
 else
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 endif
 
 test-services: install
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) QUORUM_REQUIRE_SERVICES=true $(BIN)/python -m pytest
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) QUORUM_REQUIRE_SERVICES=true $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 bench: install
 	$(BIN)/python -m bench.run
