@@ -89,7 +89,8 @@ def machine_info() -> dict:
 
 
 def add_postgresql_info(info: dict) -> None:
-    """Ask the database the benchmarks used (so after they ran: they create it) for its version."""
+    """Ask the database the benchmarks used (so after they ran: they create it) for its version: Django's own
+    connection's, or, where that is SQLite (`--only import`, whose runs open their own), the import bench's."""
     try:
         from django.db import connection
 
@@ -99,6 +100,13 @@ def add_postgresql_info(info: dict) -> None:
                 info["postgresql"] = cursor.fetchone()[0]
                 cursor.execute("SHOW shared_buffers")
                 info["postgresql_shared_buffers"] = cursor.fetchone()[0]
+        else:
+            from bench.bench_import import DEFAULT_PG_URL, PG_URL_VARIABLE
+            from bench.postgres import connect
+
+            with connect(os.environ.get(PG_URL_VARIABLE, DEFAULT_PG_URL), database="postgres") as server:
+                info["postgresql"] = server.execute("SHOW server_version").fetchone()[0]
+                info["postgresql_shared_buffers"] = server.execute("SHOW shared_buffers").fetchone()[0]
     except Exception as error:  # machine info is best effort; the benchmarks say what failed
         info["postgresql"] = f"unavailable: {error}"
 

@@ -98,7 +98,7 @@ def _clean_details(details: dict[str, Any], member: Member | None) -> dict[str, 
     workplace: Workplace | None = cleaned.get("workplace", member.workplace if member else None)
     if workplace is not None:
         # A member at a workplace belongs to the workplace's branch, and to its employer unless told otherwise.
-        # By id: an import asks this of every row, and Model.__eq__ costs several times the comparison.
+        # By id, which is what Model.__eq__ compares, without its checks: an import asks this of every row.
         if "branch" in cleaned and cleaned["branch"] is not None and cleaned["branch"].pk != workplace.branch_id:
             raise ServiceError(f"{workplace} is in {workplace.branch} branch, not {cleaned['branch']}.", field="branch")
         if "workplace" in cleaned:
